@@ -1,0 +1,63 @@
+"""/api/departments: create, list, read, rename/describe, delete (optionally with its events)."""
+
+from chalice.app import Blueprint, Response
+
+from chalicelib.api.http import (
+    actor,
+    checked_id,
+    flag_param,
+    handles_errors,
+    json_body,
+    json_response,
+    model_response,
+    query_param,
+)
+from chalicelib.context import get_context
+from chalicelib.models import DepartmentCreate, DepartmentPage, DepartmentUpdate, parse
+from chalicelib.pagination import parse_limit
+
+departments = Blueprint(__name__)
+
+
+@departments.route("/departments", methods=["POST"])
+@handles_errors
+def create_department() -> Response:
+    request = departments.current_request
+    data = parse(DepartmentCreate, json_body(request))
+    department = get_context().departments.create(data, actor(request))
+    location = f"/api/departments/{department.id}"
+    return model_response(department, 201, {"Location": location})
+
+
+@departments.route("/departments", methods=["GET"])
+@handles_errors
+def list_departments() -> Response:
+    request = departments.current_request
+    limit = parse_limit(query_param(request, "limit"))
+    items, token = get_context().departments.list_page(limit, query_param(request, "next_token"))
+    return model_response(DepartmentPage(items=items, next_token=token))
+
+
+@departments.route("/departments/{department_id}", methods=["GET"])
+@handles_errors
+def get_department(department_id: str) -> Response:
+    department_id = checked_id(department_id, "department")
+    return model_response(get_context().departments.get(department_id))
+
+
+@departments.route("/departments/{department_id}", methods=["PATCH"])
+@handles_errors
+def update_department(department_id: str) -> Response:
+    request = departments.current_request
+    department_id = checked_id(department_id, "department")
+    data = parse(DepartmentUpdate, json_body(request))
+    return model_response(get_context().departments.update(department_id, data, actor(request)))
+
+
+@departments.route("/departments/{department_id}", methods=["DELETE"])
+@handles_errors
+def delete_department(department_id: str) -> Response:
+    request = departments.current_request
+    department_id = checked_id(department_id, "department")
+    get_context().departments.delete(department_id, cascade=flag_param(request, "cascade"))
+    return json_response(None, 204)

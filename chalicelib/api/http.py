@@ -1,0 +1,115 @@
+"""Request parsing and responses shared by every route, and the one place errors become HTTP."""
+
+import functools
+import json
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from chalice.app import Request, Response
+from pydantic import BaseModel
+
+from chalicelib.errors import DomainError, FieldProblem, InvalidRequest, NotFound, PayloadTooLarge
+
+MAX_BODY_BYTES = 64 * 1024
+JSON_TYPE = "application/json; charset=utf-8"
+# Ids are UUIDs we generate, or ids kept from the legacy data: short, plain ASCII.
+_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_ACTOR_MAX = 200
+
+View = Callable[..., Response]
+
+
+def json_response(
+    body: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    # ensure_ascii=False: Korean goes out as UTF-8 text, readable in curl, not \\uXXXX escapes.
+    text = "" if body is None else json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    all_headers: dict[str, str | list[str]] = {"Content-Type": JSON_TYPE, **(headers or {})}
+    return Response(body=text, status_code=status, headers=all_headers)
+
+
+def model_response(
+    model: BaseModel, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    return json_response(model.model_dump(mode="json"), status, headers)
+
+
+def error_response(error: DomainError) -> Response:
+    return json_response(error.body(), error.status, error.headers())
+
+
+def handles_errors(view: View) -> View:
+    """Answer every domain error raised below a route as its JSON error response."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        try:
+            return view(*args, **kwargs)
+        except DomainError as error:
+            return error_response(error)
+
+    return wrapper
+
+
+def json_body(request: Request) -> Any:
+    raw = request.raw_body or b""
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8")
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"The request body is larger than {MAX_BODY_BYTES // 1024} KB.")
+    if not raw.strip():
+        raise InvalidRequest("The request body must be a JSON object.")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InvalidRequest("The request body is not valid UTF-8.") from None
+    except json.JSONDecodeError as error:
+        raise InvalidRequest(
+            f"The request body is not valid JSON (line {error.lineno}, column {error.colno}: "
+            f"{error.msg})."
+        ) from None
+
+
+def query_param(request: Request, name: str) -> str | None:
+    params: Mapping[str, str] = request.query_params or {}
+    value = params.get(name)
+    return None if value is None else str(value)
+
+
+def flag_param(request: Request, name: str) -> bool:
+    value = query_param(request, name)
+    if value is None or value.lower() in ("false", "0", ""):
+        return False
+    if value.lower() in ("true", "1"):
+        return True
+    raise InvalidRequest(
+        f"{name} must be true or false.", fields=(FieldProblem(name, "must be true or false"),)
+    )
+
+
+def checked_id(value: str, what: str) -> str:
+    """A path id, or 404 at once for one that no item can have (no DynamoDB call)."""
+    if not _ID.fullmatch(value):
+        raise NotFound(f"No {what} with id '{value[:140]}'.")
+    return value
+
+
+def actor(request: Request) -> str:
+    """Who is making this change: the authenticated identity when API Gateway gives one,
+    else the X-Actor header (local and open stages), else 'anonymous'."""
+    context = request.context or {}
+    claims = (context.get("authorizer") or {}).get("claims") or {}
+    identity = context.get("identity") or {}
+    for candidate in (claims.get("cognito:username"), identity.get("userArn")):
+        if candidate:
+            return str(candidate)
+    header = (request.headers.get("x-actor") or "").strip()
+    if not header:
+        return "anonymous"
+    if len(header) > _ACTOR_MAX or not header.isprintable():
+        raise InvalidRequest(
+            f"X-Actor must be printable text of at most {_ACTOR_MAX} characters.",
+            fields=(FieldProblem("X-Actor", "must be printable text"),),
+        )
+    return header

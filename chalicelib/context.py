@@ -1,0 +1,35 @@
+"""What a request needs, built once per Lambda container (or local process) and reused."""
+
+from dataclasses import dataclass
+from functools import cache
+
+from chalicelib.dynamo import DynamoDBClient, make_client
+from chalicelib.repositories.departments import DepartmentRepository
+from chalicelib.repositories.events import EventRepository
+from chalicelib.settings import Settings, get_settings
+
+
+@dataclass(frozen=True)
+class Context:
+    settings: Settings
+    client: DynamoDBClient
+    departments: DepartmentRepository
+    events: EventRepository
+
+
+@cache
+def get_context() -> Context:
+    settings = get_settings()
+    client = make_client(settings)
+    return Context(
+        settings=settings,
+        client=client,
+        departments=DepartmentRepository(client, settings),
+        events=EventRepository(client, settings),
+    )
+
+
+def reset() -> None:
+    """Forget settings and clients, e.g. after tests change the environment."""
+    get_settings.cache_clear()
+    get_context.cache_clear()

@@ -1,0 +1,172 @@
+"""The DynamoDB client, item conversion and the mapping of AWS failures to domain errors.
+
+Only the repositories use this module; nothing above them sees boto3 types.
+"""
+
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.errors import StorageUnavailable
+from chalicelib.settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+
+    TypedItem = Mapping[str, AttributeValueTypeDef]
+else:
+    DynamoDBClient = Any
+    TypedItem = Mapping[str, Any]
+
+__all__ = [
+    "DynamoDBClient",
+    "TypedItem",
+    "cancellation_codes",
+    "error_code",
+    "from_item",
+    "make_client",
+    "storage_errors",
+    "to_item",
+    "to_value",
+    "transact_write",
+]
+
+# Bounded retries with the standard mode's backoff: a throttled call is retried a few times
+# and then surfaces as a 503, instead of holding a Lambda (and its caller) for long.
+CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "total_max_attempts": 3},
+    connect_timeout=3,
+    read_timeout=10,
+)
+
+_CONFLICT_ATTEMPTS = 8
+_THROTTLED = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "LimitExceededException",
+    }
+)
+_UNAVAILABLE = frozenset({"InternalServerError", "ServiceUnavailable", "ResourceInUseException"})
+
+
+def make_client(settings: Settings) -> DynamoDBClient:
+    """A DynamoDB client; the endpoint is whatever boto3 resolves (AWS_ENDPOINT_URL_DYNAMODB)."""
+    return boto3.session.Session().client(
+        "dynamodb", region_name=settings.region, config=CLIENT_CONFIG
+    )
+
+
+def to_item(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Plain values (str, int, bool) → a typed DynamoDB item. None values are left out."""
+    item: dict[str, Any] = {}
+    for name, value in values.items():
+        if value is not None:
+            item[name] = to_value(value)
+    return item
+
+
+def to_value(value: Any) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, int):
+        return {"N": str(value)}
+    raise TypeError(f"unsupported attribute value {value!r}")
+
+
+def from_item(item: TypedItem) -> dict[str, Any]:
+    """A typed DynamoDB item → plain values; numbers become int (this app stores no fractions)."""
+    return {name: _plain(value) for name, value in item.items()}
+
+
+def _number(text: str) -> int | float:
+    return int(text) if text.lstrip("-").isdigit() else float(text)
+
+
+# Items written by other tools may hold any type; this app itself writes S, N and BOOL.
+_PLAIN: dict[str, Callable[[Any], Any]] = {
+    "S": str,
+    "N": _number,
+    "BOOL": bool,
+    "NULL": lambda _: None,
+    "L": lambda values: [_plain(v) for v in values],
+    "M": lambda values: {k: _plain(v) for k, v in values.items()},
+    "SS": sorted,
+    "NS": lambda values: sorted(_number(n) for n in values),
+    "B": bytes,
+    "BS": sorted,
+}
+
+
+def _plain(value: Mapping[str, Any]) -> Any:
+    ((kind, inner),) = value.items()
+    return _PLAIN[kind](inner)
+
+
+def transact_write(client: DynamoDBClient, items: list[dict[str, Any]]) -> list[str] | None:
+    """Run a write transaction. None when it committed, else each item's cancellation code.
+
+    Transactions that touch the same item at the same moment cancel each other with
+    TransactionConflict; those are retried here with jittered backoff, so callers only ever see
+    the reasons that mean something to them (a failed condition).
+    """
+    for attempt in range(_CONFLICT_ATTEMPTS):
+        try:
+            client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+            return None
+        except ClientError as error:
+            if error_code(error) != "TransactionCanceledException":
+                raise
+            codes = cancellation_codes(error)
+            if "TransactionConflict" not in codes or attempt == _CONFLICT_ATTEMPTS - 1:
+                if "TransactionConflict" in codes and "ConditionalCheckFailed" not in codes:
+                    raise StorageUnavailable(
+                        "Too many simultaneous changes to the same item; try again."
+                    ) from error
+                return codes
+            time.sleep(random.uniform(0, 0.02 * 2**attempt))
+    raise AssertionError("unreachable")
+
+
+def error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def cancellation_codes(error: ClientError) -> list[str]:
+    """Per-item reason codes of a cancelled transaction ('None' for items that were fine)."""
+    reasons = error.response.get("CancellationReasons", [])
+    return [str(reason.get("Code", "None")) for reason in reasons]
+
+
+@contextmanager
+def storage_errors() -> Iterator[None]:
+    """Turn DynamoDB being unavailable into StorageUnavailable (503). Other errors pass through."""
+    try:
+        yield
+    except ClientError as error:
+        code = error_code(error)
+        if code in _THROTTLED:
+            raise StorageUnavailable(
+                "The database is busy; try again shortly.", retry_after_seconds=2
+            ) from error
+        if code == "ResourceNotFoundException":
+            raise StorageUnavailable(
+                "A table is missing: run `python manage.py create-tables`.", retry_after_seconds=30
+            ) from error
+        if code in _UNAVAILABLE:
+            raise StorageUnavailable("The database is unavailable; try again shortly.") from error
+        raise
+    except BotoCoreError as error:
+        # Connection failures, timeouts, missing credentials: DynamoDB could not answer. A write
+        # may or may not have happened, so the caller is told to retry rather than given a 500.
+        raise StorageUnavailable("The database cannot be reached; try again shortly.") from error

@@ -1,0 +1,115 @@
+"""Domain errors, each carrying its HTTP status and machine-readable code.
+
+The API layer turns any of these into a JSON response in one place (chalicelib/api/http.py);
+nothing else decides status codes.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    field: str
+    message: str
+
+
+class DomainError(Exception):
+    status = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, *, fields: tuple[FieldProblem, ...] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields
+
+    def body(self) -> dict[str, object]:
+        body: dict[str, object] = {"code": self.code, "message": self.message}
+        if self.fields:
+            body["fields"] = [{"field": p.field, "message": p.message} for p in self.fields]
+        return body
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+
+class InvalidRequest(DomainError):
+    status = 400
+    code = "invalid_request"
+
+
+class ValidationFailed(InvalidRequest):
+    code = "validation_error"
+
+
+class InvalidPageToken(InvalidRequest):
+    code = "invalid_next_token"
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+
+class DepartmentNotFound(NotFound):
+    code = "department_not_found"
+
+    def __init__(self, department_id: str) -> None:
+        super().__init__(f"No department with id '{department_id}'.")
+
+
+class EventNotFound(NotFound):
+    code = "event_not_found"
+
+    def __init__(self, department_id: str, event_id: str) -> None:
+        super().__init__(f"No event with id '{event_id}' in department '{department_id}'.")
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+
+
+class DepartmentNameTaken(Conflict):
+    code = "department_name_taken"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"A department named '{name}' already exists.",
+            fields=(FieldProblem("name", "is already taken by another department"),),
+        )
+
+
+class DepartmentHasEvents(Conflict):
+    code = "department_has_events"
+
+    def __init__(self, department_id: str) -> None:
+        super().__init__(
+            f"Department '{department_id}' still has events: delete them first, "
+            "or delete with ?cascade=true to remove them too."
+        )
+
+
+class ConcurrentModification(Conflict):
+    code = "concurrent_modification"
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what} was changed by another request at the same time; try again.")
+
+
+class StorageUnavailable(DomainError):
+    """DynamoDB cannot serve the request now (throttled, unreachable, table missing)."""
+
+    status = 503
+    code = "storage_unavailable"
+
+    def __init__(self, message: str, *, retry_after_seconds: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_seconds)}
+
+
+class PayloadTooLarge(DomainError):
+    status = 413
+    code = "payload_too_large"

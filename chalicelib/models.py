@@ -1,0 +1,200 @@
+"""Request and response models (pydantic v2), and the rules every writer shares.
+
+Text is stored exactly as given (Korean included, byte for byte); only names and titles lose
+surrounding whitespace. Uniqueness of department names is decided on a normalised key instead.
+"""
+
+import re
+import unicodedata
+from datetime import date
+from typing import Annotated, Any, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from chalicelib.errors import FieldProblem, ValidationFailed
+
+NAME_MAX = 100
+TITLE_MAX = 200
+TIME_MAX = 50
+DESCRIPTION_MAX = 2000
+
+_DATE_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# C0 controls and DEL; descriptions may still hold line breaks and tabs.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_EXCEPT_WHITESPACE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def is_calendar_date(value: str) -> bool:
+    if not _DATE_SHAPE.fullmatch(value):
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _calendar_date(value: str) -> str:
+    if not is_calendar_date(value):
+        raise ValueError("must be a real calendar date written YYYY-MM-DD")
+    return value
+
+
+def _single_line(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters or line breaks")
+    return value
+
+
+def _printable_text(value: str) -> str:
+    if _CONTROL_EXCEPT_WHITESPACE.search(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def department_name_key(name: str) -> str:
+    """The form under which names are compared: trimmed, NFC-normalised and case-folded."""
+    folded = unicodedata.normalize("NFC", name.strip()).casefold()
+    return unicodedata.normalize("NFC", folded)
+
+
+DepartmentName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX),
+    AfterValidator(_single_line),
+]
+EventTitle = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX),
+    AfterValidator(_single_line),
+]
+EventTime = Annotated[str, StringConstraints(max_length=TIME_MAX), AfterValidator(_single_line)]
+Description = Annotated[
+    str, StringConstraints(max_length=DESCRIPTION_MAX), AfterValidator(_printable_text)
+]
+EventDate = Annotated[str, AfterValidator(_calendar_date)]
+
+
+class _Input(BaseModel):
+    # strict: a number is not a string; forbid: a misspelt field is an error, not silently dropped.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class _PartialUpdate(_Input):
+    """A PATCH body: every field optional, none may be null, at least one must be present."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("must not be null")
+        return value
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Self:
+        if not self.model_fields_set:
+            fields = ", ".join(type(self).model_fields)
+            raise ValueError(f"give at least one of: {fields}")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.model_fields_set}
+
+
+class DepartmentCreate(_Input):
+    name: DepartmentName
+    description: Description = ""
+
+
+class DepartmentUpdate(_PartialUpdate):
+    name: DepartmentName | None = None
+    description: Description | None = None
+
+
+class EventCreate(_Input):
+    event_date: EventDate
+    title: EventTitle
+    time: EventTime = ""
+    description: Description = ""
+
+
+class EventUpdate(_PartialUpdate):
+    event_date: EventDate | None = None
+    title: EventTitle | None = None
+    time: EventTime | None = None
+    description: Description | None = None
+
+
+class _Output(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Department(_Output):
+    id: str
+    name: str
+    description: str
+    created_at: str
+    updated_at: str
+    version: int
+
+
+class Event(_Output):
+    id: str
+    department_id: str
+    event_date: str
+    title: str
+    time: str
+    description: str
+    created_at: str
+    updated_at: str
+    version: int
+
+
+class DepartmentPage(_Output):
+    items: list[Department]
+    next_token: str | None
+
+
+class EventPage(_Output):
+    items: list[Event]
+    next_token: str | None
+
+
+def parse[M: BaseModel](model: type[M], data: Any) -> M:
+    """Validate a decoded JSON body, turning pydantic's report into a 400 that names each field."""
+    if not isinstance(data, dict):
+        raise ValidationFailed("The request body must be a JSON object.")
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        problems = tuple(_problem(detail) for detail in error.errors(include_url=False))
+        fields = ", ".join(p.field for p in problems)
+        raise ValidationFailed(f"Invalid field(s): {fields}.", fields=problems) from None
+
+
+_MESSAGES = {
+    "missing": "is required",
+    "extra_forbidden": "is not a known field",
+    "string_type": "must be a string",
+    "string_too_short": "must not be empty",
+}
+
+
+def _problem(detail: Any) -> FieldProblem:
+    field = ".".join(str(part) for part in detail["loc"]) or "body"
+    kind = detail["type"]
+    if kind == "string_too_long":
+        message = f"must be at most {detail['ctx']['max_length']} characters"
+    elif kind == "value_error":
+        message = str(detail["ctx"]["error"])
+    else:
+        message = _MESSAGES.get(kind, detail["msg"])
+    return FieldProblem(field, message)

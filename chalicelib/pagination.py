@@ -1,0 +1,56 @@
+"""Opaque page tokens: base64url of the DynamoDB start key, bound to the listing that made it.
+
+A token carries a *scope* (which listing and which filters produced it). A token from another
+listing, another department or other filters, or one that was edited, is refused with a 400
+instead of reaching DynamoDB as a start key it would reject or misread.
+"""
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+
+from chalicelib.errors import FieldProblem, InvalidPageToken, InvalidRequest
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 100
+_FORMAT = 1
+
+
+def encode_token(scope: str, key: Mapping[str, str]) -> str:
+    payload = json.dumps({"f": _FORMAT, "s": scope, "k": dict(key)}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(payload.encode()).rstrip(b"=").decode("ascii")
+
+
+def decode_token(token: str, scope: str, key_names: frozenset[str]) -> dict[str, str]:
+    """The start key inside `token`, or InvalidPageToken if it was not made for `scope`."""
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        payload = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    except (ValueError, UnicodeError, binascii.Error):
+        raise _invalid() from None
+    if not isinstance(payload, dict) or payload.get("f") != _FORMAT or payload.get("s") != scope:
+        raise _invalid()
+    key = payload.get("k")
+    if (
+        not isinstance(key, dict)
+        or set(key) != key_names
+        or not all(isinstance(v, str) and v for v in key.values())
+    ):
+        raise _invalid()
+    return key
+
+
+def parse_limit(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_LIMIT
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise InvalidRequest(
+            f"limit must be a whole number from 1 to {MAX_LIMIT}.",
+            fields=(FieldProblem("limit", f"must be a whole number from 1 to {MAX_LIMIT}"),),
+        )
+    return int(raw)
+
+
+def _invalid() -> InvalidPageToken:
+    return InvalidPageToken("next_token is not a token this listing produced; start without it.")

@@ -1,0 +1,1 @@
+"""DynamoDB access, one repository per aggregate. The only code that speaks DynamoDB."""

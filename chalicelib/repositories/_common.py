@@ -1,0 +1,84 @@
+"""Pieces every repository uses: timestamps, ids, update expressions and page slicing."""
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib.dynamo import TypedItem, from_item, to_value
+
+CCF = "ConditionalCheckFailed"
+
+Clock = Callable[[], str]
+
+
+def utc_now() -> str:
+    """ISO 8601 UTC with milliseconds, e.g. 2024-01-20T06:00:00.000Z (sorts as text)."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def condition(
+    expression: str, names: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """A ConditionExpression with its placeholders, ready to splat into a request."""
+    request: dict[str, Any] = {"ConditionExpression": expression}
+    if names:
+        request["ExpressionAttributeNames"] = dict(names)
+    if values:
+        request["ExpressionAttributeValues"] = {k: to_value(v) for k, v in values.items()}
+    return request
+
+
+EXISTS = condition("attribute_exists(id)")
+
+
+def unchanged_since(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A condition that holds only while the stored item is still the version that was read."""
+    names = {"#version": "version"}
+    if "version" not in item:  # written by another tool, never versioned
+        return condition("attribute_exists(id) AND attribute_not_exists(#version)", names)
+    return condition("#version = :read_version", names, {":read_version": item["version"]})
+
+
+def update_request(
+    changes: Mapping[str, Any], *, now: str, actor: str, guard: Mapping[str, Any]
+) -> dict[str, Any]:
+    """UpdateItem parameters that set `changes`, stamp time and actor, and bump `version`,
+    applied only if `guard` (a `condition(...)`) holds.
+
+    Attribute names always go through placeholders: `name` and `time` are reserved words.
+    """
+    values = {**changes, "updated_at": now, "updated_by": actor}
+    names = {f"#a{i}": field for i, field in enumerate(values)}
+    assignments = ", ".join(f"#a{i} = :a{i}" for i in range(len(values)))
+    expression_values = {f":a{i}": to_value(value) for i, value in enumerate(values.values())}
+    names["#version"] = "version"
+    expression_values[":one"] = to_value(1)
+    return {
+        "UpdateExpression": f"SET {assignments} ADD #version :one",
+        "ConditionExpression": guard["ConditionExpression"],
+        "ExpressionAttributeNames": {**names, **guard.get("ExpressionAttributeNames", {})},
+        "ExpressionAttributeValues": {
+            **expression_values,
+            **guard.get("ExpressionAttributeValues", {}),
+        },
+    }
+
+
+def slice_page(
+    items: Sequence[TypedItem], limit: int, key_names: Sequence[str]
+) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
+    """Items read with Limit=limit+1 → (the page, the start key of the next page or None).
+
+    Reading one extra item tells whether another page exists, so the last page never comes
+    with a token that leads to an empty page.
+    """
+    page = [from_item(item) for item in items[:limit]]
+    if len(items) <= limit:
+        return page, None
+    last = page[-1]
+    return page, {name: str(last[name]) for name in key_names}

@@ -1,0 +1,281 @@
+"""Departments, their unique names and the event counter that guards deletion.
+
+Invariants kept here, in DynamoDB itself rather than by checking first:
+- a department's normalised name is claimed by one item in the names table, written in the
+  same transaction as the department, so two departments can never share a name;
+- `event_count` on the department moves in the same transaction as each event create/delete,
+  so a department with events cannot be deleted (unless cascading) even under concurrency.
+"""
+
+import time
+from typing import Any
+
+from chalicelib.dynamo import (
+    DynamoDBClient,
+    from_item,
+    storage_errors,
+    to_item,
+    to_value,
+    transact_write,
+)
+from chalicelib.errors import (
+    ConcurrentModification,
+    DepartmentHasEvents,
+    DepartmentNameTaken,
+    DepartmentNotFound,
+)
+from chalicelib.models import Department, DepartmentCreate, DepartmentUpdate, department_name_key
+from chalicelib.pagination import decode_token, encode_token
+from chalicelib.repositories._common import (
+    CCF,
+    EXISTS,
+    Clock,
+    new_id,
+    slice_page,
+    unchanged_since,
+    update_request,
+    utc_now,
+)
+from chalicelib.settings import Settings
+from chalicelib.tables import EVENT_DATE_INDEX
+
+_PAGE_SCOPE = "departments"
+_PAGE_KEY = frozenset({"id"})
+# How often a rename or delete re-reads and tries again when another writer got in between.
+_OPTIMISTIC_ATTEMPTS = 5
+# A transaction holds at most 25 items on every DynamoDB implementation we run against
+# (AWS allows 100): one for the department counter, the rest events.
+_CASCADE_CHUNK = 24
+
+
+class DepartmentRepository:
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        settings: Settings,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._client = client
+        self._table = settings.departments_table
+        self._names = settings.department_names_table
+        self._events = settings.events_table
+        self._clock = clock
+
+    def create(self, data: DepartmentCreate, actor: str) -> Department:
+        now = self._clock()
+        department = Department(
+            id=new_id(),
+            name=data.name,
+            description=data.description,
+            created_at=now,
+            updated_at=now,
+            version=1,
+        )
+        item = {
+            **department.model_dump(),
+            "event_count": 0,
+            "created_by": actor,
+            "updated_by": actor,
+        }
+        with storage_errors():
+            codes = transact_write(
+                self._client,
+                [
+                    self._claim_name(department.name, department.id),
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": to_item(item),
+                            "ConditionExpression": "attribute_not_exists(id)",
+                        }
+                    },
+                ],
+            )
+        if codes is not None:
+            raise DepartmentNameTaken(department.name)
+        return department
+
+    def get(self, department_id: str) -> Department:
+        return Department.model_validate(self._read(department_id))
+
+    def exists(self, department_id: str) -> bool:
+        with storage_errors():
+            response = self._client.get_item(
+                TableName=self._table,
+                Key=_key(department_id),
+                ProjectionExpression="id",
+                ConsistentRead=True,
+            )
+        return "Item" in response
+
+    def list_page(self, limit: int, next_token: str | None) -> tuple[list[Department], str | None]:
+        """One page of departments, in the table's (hash) order; every one appears exactly once."""
+        params: dict[str, Any] = {
+            "TableName": self._table,
+            "Limit": limit + 1,
+            "ConsistentRead": True,
+        }
+        if next_token is not None:
+            start = decode_token(next_token, _PAGE_SCOPE, _PAGE_KEY)
+            params["ExclusiveStartKey"] = to_item(start)
+        with storage_errors():
+            response = self._client.scan(**params)
+        items, last_key = slice_page(response.get("Items", []), limit, ["id"])
+        token = None if last_key is None else encode_token(_PAGE_SCOPE, last_key)
+        return [Department.model_validate(item) for item in items], token
+
+    def update(self, department_id: str, data: DepartmentUpdate, actor: str) -> Department:
+        changes = data.changes()
+        if "name" not in changes:
+            return self._set(department_id, changes, actor, EXISTS)
+        for _ in range(_OPTIMISTIC_ATTEMPTS):
+            current = self._read(department_id)
+            old_name, new_name = current["name"], changes["name"]
+            guard = unchanged_since(current)
+            if department_name_key(old_name) == department_name_key(new_name):
+                return self._set(department_id, changes, actor, guard)
+            now = self._clock()
+            update = update_request(changes, now=now, actor=actor, guard=guard)
+            with storage_errors():
+                codes = transact_write(
+                    self._client,
+                    [
+                        {
+                            "Update": {
+                                "TableName": self._table,
+                                "Key": _key(department_id),
+                                **update,
+                            }
+                        },
+                        self._release_name(old_name, department_id),
+                        self._claim_name(new_name, department_id),
+                    ],
+                )
+            if codes is None:
+                renamed = {**current, **changes, "updated_at": now}
+                renamed["version"] = current.get("version", 0) + 1
+                return Department.model_validate(renamed)
+            if codes[2] == CCF:
+                raise DepartmentNameTaken(new_name)
+            # Someone else changed or deleted the department in between: read it again.
+        raise ConcurrentModification(f"Department '{department_id}'")
+
+    def delete(self, department_id: str, *, cascade: bool) -> None:
+        failed_attempts = 0
+        while failed_attempts < _OPTIMISTIC_ATTEMPTS:
+            current = self._read(department_id)
+            if current.get("event_count", 0) > 0:
+                if not cascade:
+                    raise DepartmentHasEvents(department_id)
+                if self._delete_events(department_id):
+                    continue
+            else:
+                delete = {"TableName": self._table, "Key": _key(department_id)}
+                with storage_errors():
+                    codes = transact_write(
+                        self._client,
+                        [
+                            {"Delete": {**delete, **unchanged_since(current)}},
+                            self._release_name(current["name"], department_id),
+                        ],
+                    )
+                if codes is None:
+                    return
+            failed_attempts += 1
+        raise ConcurrentModification(f"Department '{department_id}'")
+
+    def _delete_events(self, department_id: str) -> bool:
+        """Delete one chunk of the department's events, moving its counter in the same step.
+        True if that chunk is gone."""
+        with storage_errors():
+            response = self._client.query(
+                TableName=self._events,
+                IndexName=EVENT_DATE_INDEX,
+                KeyConditionExpression="department_id = :d",
+                ExpressionAttributeValues={":d": {"S": department_id}},
+                ProjectionExpression="id",
+                Limit=_CASCADE_CHUNK,
+            )
+        ids = [item["id"]["S"] for item in response.get("Items", [])]
+        if not ids:
+            # The counter says events exist but the index does not show them yet (index
+            # updates lag the table by a moment): give it that moment before reading again.
+            time.sleep(0.2)
+            return False
+        deletes: list[dict[str, Any]] = [
+            {
+                "Delete": {
+                    "TableName": self._events,
+                    "Key": {"id": {"S": event_id}, "department_id": {"S": department_id}},
+                    "ConditionExpression": "attribute_exists(id)",
+                }
+            }
+            for event_id in ids
+        ]
+        counter = {
+            "Update": {
+                "TableName": self._table,
+                "Key": _key(department_id),
+                "UpdateExpression": "ADD event_count :minus",
+                "ConditionExpression": "attribute_exists(id)",
+                "ExpressionAttributeValues": {":minus": to_value(-len(ids))},
+            }
+        }
+        with storage_errors():
+            # A cancelled chunk means another writer removed one of these events first; the
+            # caller reads the counter again and carries on with what is left.
+            return transact_write(self._client, [counter, *deletes]) is None
+
+    def _read(self, department_id: str) -> dict[str, Any]:
+        with storage_errors():
+            response = self._client.get_item(
+                TableName=self._table, Key=_key(department_id), ConsistentRead=True
+            )
+        if "Item" not in response:
+            raise DepartmentNotFound(department_id)
+        return from_item(response["Item"])
+
+    def _set(
+        self, department_id: str, changes: dict[str, Any], actor: str, guard: dict[str, Any]
+    ) -> Department:
+        request = update_request(changes, now=self._clock(), actor=actor, guard=guard)
+        with storage_errors():
+            try:
+                response = self._client.update_item(
+                    TableName=self._table,
+                    Key=_key(department_id),
+                    ReturnValues="ALL_NEW",
+                    **request,
+                )
+            except self._client.exceptions.ConditionalCheckFailedException:
+                if not self.exists(department_id):
+                    raise DepartmentNotFound(department_id) from None
+                raise ConcurrentModification(f"Department '{department_id}'") from None
+        return Department.model_validate(from_item(response["Attributes"]))
+
+    def _claim_name(self, name: str, department_id: str) -> dict[str, Any]:
+        return {
+            "Put": {
+                "TableName": self._names,
+                "Item": to_item(
+                    {"name_key": department_name_key(name), "department_id": department_id}
+                ),
+                "ConditionExpression": "attribute_not_exists(name_key)",
+            }
+        }
+
+    def _release_name(self, name: str, department_id: str) -> dict[str, Any]:
+        # Only our own claim is released. A department written by another tool may have no claim;
+        # that is not an error either.
+        return {
+            "Delete": {
+                "TableName": self._names,
+                "Key": {"name_key": {"S": department_name_key(name)}},
+                "ConditionExpression": "attribute_not_exists(name_key) OR department_id = :owner",
+                "ExpressionAttributeValues": {":owner": {"S": department_id}},
+            }
+        }
+
+
+def _key(department_id: str) -> dict[str, Any]:
+    return {"id": {"S": department_id}}

@@ -1,0 +1,115 @@
+"""The project's tables, defined once.
+
+create-tables, the test fixtures and the deployment template all build their tables from these
+definitions, so the three cannot drift apart. Everything here is plain data: the CreateTable
+request shape is what both boto3 and CloudFormation speak.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from chalicelib.settings import Settings
+
+STREAM_VIEW_TYPE: Final = "NEW_AND_OLD_IMAGES"
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    partition_key: str
+    sort_key: str | None = None
+
+    def key_schema(self) -> list[dict[str, str]]:
+        return _key_schema(self.partition_key, self.sort_key)
+
+
+@dataclass(frozen=True)
+class TableDefinition:
+    """One table: its role in the app, keys, global secondary indexes and whether it streams."""
+
+    role: str
+    name: str
+    partition_key: str
+    sort_key: str | None = None
+    indexes: tuple[Index, ...] = field(default=())
+    stream: bool = False
+
+    def key_schema(self) -> list[dict[str, str]]:
+        return _key_schema(self.partition_key, self.sort_key)
+
+    def attribute_definitions(self) -> list[dict[str, str]]:
+        names: list[str] = []
+        for key in (self.partition_key, self.sort_key):
+            if key is not None and key not in names:
+                names.append(key)
+        for index in self.indexes:
+            for key in (index.partition_key, index.sort_key):
+                if key is not None and key not in names:
+                    names.append(key)
+        # Every key attribute of this project is a string.
+        return [{"AttributeName": name, "AttributeType": "S"} for name in names]
+
+    def create_table_request(self) -> dict[str, Any]:
+        """The CreateTable parameters for a new, on-demand table."""
+        request: dict[str, Any] = {
+            "TableName": self.name,
+            "KeySchema": self.key_schema(),
+            "AttributeDefinitions": self.attribute_definitions(),
+            "BillingMode": "PAY_PER_REQUEST",
+        }
+        if self.indexes:
+            request["GlobalSecondaryIndexes"] = [
+                {
+                    "IndexName": index.name,
+                    "KeySchema": index.key_schema(),
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+                for index in self.indexes
+            ]
+        if self.stream:
+            request["StreamSpecification"] = {
+                "StreamEnabled": True,
+                "StreamViewType": STREAM_VIEW_TYPE,
+            }
+        return request
+
+
+def _key_schema(partition_key: str, sort_key: str | None) -> list[dict[str, str]]:
+    schema = [{"AttributeName": partition_key, "KeyType": "HASH"}]
+    if sort_key is not None:
+        schema.append({"AttributeName": sort_key, "KeyType": "RANGE"})
+    return schema
+
+
+DEPARTMENT_NAME_INDEX = "name-index"
+EVENT_DATE_INDEX = "department-date-index"
+
+
+def table_definitions(settings: Settings) -> list[TableDefinition]:
+    """All project tables, named for the given settings, in creation order."""
+    return [
+        TableDefinition(
+            role="departments",
+            name=settings.departments_table,
+            partition_key="id",
+            indexes=(Index(DEPARTMENT_NAME_INDEX, partition_key="name"),),
+            stream=True,
+        ),
+        TableDefinition(
+            role="events",
+            name=settings.events_table,
+            partition_key="id",
+            sort_key="department_id",
+            indexes=(
+                Index(EVENT_DATE_INDEX, partition_key="department_id", sort_key="event_date"),
+            ),
+            stream=True,
+        ),
+        # One item per claimed department name (normalised), so uniqueness is enforced by a
+        # conditional write inside the same transaction as the department itself.
+        TableDefinition(
+            role="department_names",
+            name=settings.department_names_table,
+            partition_key="name_key",
+        ),
+    ]

@@ -1,0 +1,149 @@
+"""create-tables: make the project's tables, or adopt the ones that already exist.
+
+Adopting means: the key schema and indexes must match the definitions (else a clear error),
+and a missing stream is switched on. Data is never touched. Works against AWS, DynamoDB Local
+or any emulator; tables that start CREATING are waited for, indexes included.
+"""
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.dynamo import DynamoDBClient, error_code
+from chalicelib.tables import STREAM_VIEW_TYPE, TableDefinition
+
+Report = Callable[[str], None]
+
+
+class TableMismatch(Exception):
+    """An existing table cannot serve as the one this app needs."""
+
+
+def ensure_tables(
+    client: DynamoDBClient,
+    definitions: Iterable[TableDefinition],
+    report: Report = print,
+    *,
+    wait_seconds: float = 600,
+) -> None:
+    for definition in definitions:
+        ensure_table(client, definition, report, wait_seconds=wait_seconds)
+
+
+def ensure_table(
+    client: DynamoDBClient,
+    definition: TableDefinition,
+    report: Report = print,
+    *,
+    wait_seconds: float = 600,
+) -> None:
+    name = definition.name
+    description = _describe(client, name)
+    if description is None:
+        try:
+            client.create_table(**definition.create_table_request())
+        except ClientError as error:
+            # Another create-tables got there first: adopt its table like any other.
+            if error_code(error) != "ResourceInUseException":
+                raise
+        else:
+            wait_until_active(client, name, wait_seconds)
+            report(f"✓ {name} 테이블이 생성되었습니다.")
+            return
+        description = _describe(client, name)
+        assert description is not None
+    _check_schema(definition, description)
+    wait_until_active(client, name, wait_seconds)
+    if definition.stream and _enable_stream(client, definition, description):
+        wait_until_active(client, name, wait_seconds)
+        report(f"✓ {name} 테이블이 이미 존재합니다: 스트림을 켰습니다 ({STREAM_VIEW_TYPE}).")
+    else:
+        report(f"✓ {name} 테이블이 이미 존재합니다.")
+
+
+def wait_until_active(client: DynamoDBClient, name: str, wait_seconds: float = 600) -> None:
+    """Poll until the table and every one of its indexes is ACTIVE."""
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.2
+    while True:
+        table = client.describe_table(TableName=name)["Table"]
+        statuses = [table.get("TableStatus")] + [
+            index.get("IndexStatus") for index in table.get("GlobalSecondaryIndexes", [])
+        ]
+        if all(status == "ACTIVE" for status in statuses):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{name} is still {', '.join(map(str, statuses))}")
+        time.sleep(delay)
+        delay = min(delay * 2, 5.0)
+
+
+def _describe(client: DynamoDBClient, name: str) -> dict[str, Any] | None:
+    try:
+        return dict(client.describe_table(TableName=name)["Table"])
+    except ClientError as error:
+        if error_code(error) == "ResourceNotFoundException":
+            return None
+        raise
+
+
+def _check_schema(definition: TableDefinition, table: dict[str, Any]) -> None:
+    name = definition.name
+    if _keys(table["KeySchema"]) != _keys(definition.key_schema()):
+        raise TableMismatch(
+            f"{name}: key schema is {_show(table['KeySchema'])}, "
+            f"this app needs {_show(definition.key_schema())}"
+        )
+    types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
+    for wanted in definition.attribute_definitions():
+        attribute = wanted["AttributeName"]
+        if attribute in types and types[attribute] != wanted["AttributeType"]:
+            raise TableMismatch(
+                f"{name}: attribute {attribute} has type {types[attribute]}, "
+                f"this app needs {wanted['AttributeType']}"
+            )
+    existing = {i["IndexName"]: i for i in table.get("GlobalSecondaryIndexes", [])}
+    for index in definition.indexes:
+        if index.name not in existing:
+            raise TableMismatch(
+                f"{name}: global secondary index {index.name} "
+                f"({_show(index.key_schema())}) is missing"
+            )
+        found = existing[index.name]
+        if _keys(found["KeySchema"]) != _keys(index.key_schema()):
+            raise TableMismatch(
+                f"{name}: index {index.name} has keys {_show(found['KeySchema'])}, "
+                f"this app needs {_show(index.key_schema())}"
+            )
+        if found.get("Projection", {}).get("ProjectionType") != "ALL":
+            raise TableMismatch(f"{name}: index {index.name} must project ALL attributes")
+
+
+def _enable_stream(
+    client: DynamoDBClient, definition: TableDefinition, table: dict[str, Any]
+) -> bool:
+    """Switch the stream on if it is off. True if it was switched on."""
+    stream = table.get("StreamSpecification") or {}
+    if stream.get("StreamEnabled"):
+        if stream.get("StreamViewType") != STREAM_VIEW_TYPE:
+            raise TableMismatch(
+                f"{definition.name}: stream view type is {stream.get('StreamViewType')}, "
+                f"this app needs {STREAM_VIEW_TYPE} (turn the stream off, then run again)"
+            )
+        return False
+    client.update_table(
+        TableName=definition.name,
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": STREAM_VIEW_TYPE},
+    )
+    return True
+
+
+def _keys(schema: Iterable[Any]) -> list[tuple[str, str]]:
+    return sorted((key["KeyType"], key["AttributeName"]) for key in schema)
+
+
+def _show(schema: Iterable[Any]) -> str:
+    keys = sorted(schema, key=lambda key: key["KeyType"])  # HASH before RANGE
+    return ", ".join(f"{key['AttributeName']} ({key['KeyType']})" for key in keys)

@@ -1,0 +1,129 @@
+"""Shared fixtures: an AWS-free environment, moto-backed tables and the Chalice test client."""
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+from chalice.test import Client
+from moto import mock_aws
+
+from chalicelib import context
+from chalicelib.settings import get_settings
+from chalicelib.tables import table_definitions
+
+REGION = "ap-northeast-2"
+
+
+@pytest.fixture(autouse=True)
+def aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No test ever reaches real AWS: fake credentials, fixed region, default table names."""
+    for name in (
+        "AWS_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "AWS_ENDPOINT_URL_DYNAMODBSTREAMS",
+        "DEPARTMENTS_TABLE",
+        "EVENTS_TABLE",
+        "DEPARTMENT_NAMES_TABLE",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
+    context.reset()
+    yield
+    context.reset()
+
+
+@pytest.fixture
+def dynamodb() -> Iterator[Any]:
+    """An in-process moto DynamoDB with no tables yet; yields a client for it."""
+    with mock_aws():
+        yield boto3.client("dynamodb", region_name=REGION)
+
+
+@pytest.fixture
+def tables(dynamodb: Any) -> Any:
+    """The project's tables, created from the same definitions create-tables uses."""
+    for definition in table_definitions(get_settings()):
+        dynamodb.create_table(**definition.create_table_request())
+    return dynamodb
+
+
+@pytest.fixture
+def api(tables: Any) -> Iterator["Api"]:
+    from app import app
+
+    with Client(app) as client:
+        yield Api(client)
+
+
+class Api:
+    """Thin JSON helpers over chalice.test.Client, so tests read as HTTP conversations."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> "Reply":
+        all_headers = {"Content-Type": "application/json", **(headers or {})}
+        if raw is None and body is not None:
+            raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        send: Callable[..., Any] = getattr(self.client.http, method.lower())
+        response = send(path, headers=all_headers, body=raw or b"")
+        return Reply(response.status_code, dict(response.headers), response.body)
+
+    def get(self, path: str, **kw: Any) -> "Reply":
+        return self.call("GET", path, **kw)
+
+    def post(self, path: str, body: Any = None, **kw: Any) -> "Reply":
+        return self.call("POST", path, body, **kw)
+
+    def patch(self, path: str, body: Any = None, **kw: Any) -> "Reply":
+        return self.call("PATCH", path, body, **kw)
+
+    def delete(self, path: str, **kw: Any) -> "Reply":
+        return self.call("DELETE", path, **kw)
+
+    def department(self, name: str = "개발팀", description: str = "") -> dict[str, Any]:
+        reply = self.post("/api/departments", {"name": name, "description": description})
+        assert reply.status == 201, reply.body
+        return reply.json
+
+    def event(self, department_id: str, **fields: Any) -> dict[str, Any]:
+        body = {"event_date": "2024-01-20", "title": "팀 회의", **fields}
+        reply = self.post(f"/api/events/{department_id}", body)
+        assert reply.status == 201, reply.body
+        return reply.json
+
+
+class Reply:
+    def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    @property
+    def error_code(self) -> str:
+        return str(self.json["code"])
+
+    @property
+    def error_fields(self) -> list[str]:
+        return [problem["field"] for problem in self.json.get("fields", [])]

@@ -1,0 +1,83 @@
+"""Start `manage.py serve` as a user would, on a free port, and talk to it over real HTTP."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+_LISTENING = re.compile(r"API: (http://\S+)/api")
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class LocalStack:
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        environment = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith("AWS_ENDPOINT_URL")
+        }
+        environment.update(env or {}, PYTHONUNBUFFERED="1")
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "serve", "--port", "0"],
+            cwd=PROJECT_DIR,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        self.startup_lines: list[str] = []
+        self.base_url = self._wait_until_listening()
+
+    def _wait_until_listening(self, timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
+        assert self.process.stdout is not None
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                raise RuntimeError(f"local stack exited: {self.startup_lines}")
+            self.startup_lines.append(line.rstrip("\n"))
+            match = _LISTENING.search(line)
+            if match:
+                return match.group(1)
+        raise TimeoutError("local stack did not start")
+
+    def request(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> Reply:
+        data = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
+        request = urllib.request.Request(
+            self.base_url + path,
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json", **(headers or {})},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return Reply(response.status, dict(response.headers), response.read())
+        except urllib.error.HTTPError as error:
+            return Reply(error.code, dict(error.headers), error.read())
+
+    def stop(self) -> tuple[int, str]:
+        """SIGTERM, as a process manager would; returns the exit code and what it printed."""
+        self.process.send_signal(signal.SIGTERM)
+        out, _ = self.process.communicate(timeout=30)
+        return self.process.returncode, out

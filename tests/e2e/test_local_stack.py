@@ -1,0 +1,115 @@
+"""The local stack, started as `make run` starts it, driven over real HTTP.
+
+Follows the original setup guide's curl walkthrough, then the concurrency promise.
+"""
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from ops.embedded_dynamodb import EmbeddedDynamoDB
+from tests.e2e.local_stack import LocalStack
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LocalStack]:
+    local = LocalStack()
+    yield local
+    local.stop()
+
+
+def test_it_starts_with_tables_and_the_sample_data(stack):
+    assert "✓ departments 테이블이 생성되었습니다." in stack.startup_lines
+    assert stack.request("GET", "/api/health").json == {"status": "ok"}
+    names = {d["name"]: d for d in stack.request("GET", "/api/departments").json["items"]}
+    assert {"개발팀", "마케팅팀"} <= set(names)
+    events = stack.request("GET", f"/api/events/{names['개발팀']['id']}").json["items"]
+    assert [(e["title"], e["event_date"]) for e in events] == [("팀 회의", "2024-01-20")]
+
+
+def test_the_guides_walkthrough(stack):
+    # curl -X POST /api/departments -d '{"name":"QA팀","description":"품질 보증"}'
+    created = stack.request(
+        "POST", "/api/departments", {"name": "QA팀", "description": "품질 보증"}
+    )
+    assert created.status == 201
+    assert created.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert "QA팀".encode() in created.body
+    qa = created.json
+    # curl /api/departments
+    listed = stack.request("GET", "/api/departments?limit=100").json["items"]
+    assert qa in listed
+    # curl -X POST /api/events/<id> -d '{"event_date":"2024-01-25","title":"테스트 이벤트",...}'
+    event = stack.request(
+        "POST",
+        f"/api/events/{qa['id']}",
+        {"event_date": "2024-01-25", "title": "테스트 이벤트", "time": "오후 3:00"},
+    )
+    assert event.status == 201
+    assert event.headers["Location"] == f"/api/events/{qa['id']}/{event.json['id']}"
+    # curl /api/events/<id>
+    events = stack.request("GET", f"/api/events/{qa['id']}").json
+    assert [(e["title"], e["time"]) for e in events["items"]] == [("테스트 이벤트", "오후 3:00")]
+    # the mistakes a user makes get clear answers
+    assert stack.request("POST", "/api/departments", {"name": "QA팀"}).status == 409
+    bad_date = stack.request(
+        "POST", f"/api/events/{qa['id']}", {"event_date": "2024-02-30", "title": "x"}
+    )
+    assert bad_date.status == 400
+    assert bad_date.json["fields"][0]["field"] == "event_date"
+    assert stack.request("GET", "/api/departments/no-such-id").status == 404
+    assert stack.request("DELETE", f"/api/departments/{qa['id']}").status == 409
+    # cascade delete removes it all
+    assert stack.request("DELETE", f"/api/departments/{qa['id']}?cascade=true").status == 204
+    assert stack.request("GET", f"/api/events/{qa['id']}").status == 404
+
+
+def test_sixteen_simultaneous_creates_of_one_name_give_one_201(stack):
+    def create(_: int) -> int:
+        return stack.request("POST", "/api/departments", {"name": "동시 생성팀"}).status
+
+    with ThreadPoolExecutor(16) as pool:
+        statuses = sorted(pool.map(create, range(16)))
+    assert statuses == [201] + [409] * 15
+
+
+def test_sixteen_simultaneous_event_creates_all_count(stack):
+    department = stack.request("POST", "/api/departments", {"name": "동시 일정팀"}).json
+
+    def create(i: int) -> int:
+        body = {"event_date": "2024-05-01", "title": f"일정 {i}"}
+        return stack.request("POST", f"/api/events/{department['id']}", body).status
+
+    with ThreadPoolExecutor(16) as pool:
+        assert set(pool.map(create, range(16))) == {201}
+    page = stack.request("GET", f"/api/events/{department['id']}?limit=100").json
+    assert len(page["items"]) == 16
+    # the counter moved with every create, so the department cannot be deleted plainly
+    assert stack.request("DELETE", f"/api/departments/{department['id']}").status == 409
+    assert (
+        stack.request("DELETE", f"/api/departments/{department['id']}?cascade=true").status == 204
+    )
+
+
+def test_sigterm_stops_it_cleanly():
+    local = LocalStack()
+    code, out = local.stop()
+    assert code == 0
+    assert "stopped" in out
+
+
+def test_an_external_dynamodb_gets_tables_but_no_sample_data():
+    with EmbeddedDynamoDB() as external:
+        local = LocalStack({"AWS_ENDPOINT_URL_DYNAMODB": external.url})
+        try:
+            assert f"DynamoDB (external): {external.url}" in local.startup_lines
+            assert local.request("GET", "/api/health").status == 200
+            assert local.request("GET", "/api/departments").json == {
+                "items": [],
+                "next_token": None,
+            }
+        finally:
+            local.stop()

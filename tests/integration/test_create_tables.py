@@ -1,0 +1,153 @@
+"""create-tables: creates what is missing, adopts what exists, waits for CREATING tables."""
+
+from typing import Any
+
+import pytest
+
+from chalicelib.settings import get_settings
+from chalicelib.tables import table_definitions
+from ops.create_tables import TableMismatch, ensure_tables
+
+
+def run(client: Any) -> list[str]:
+    lines: list[str] = []
+    ensure_tables(client, table_definitions(get_settings()), lines.append)
+    return lines
+
+
+def test_creates_every_missing_table_with_streams(dynamodb):
+    lines = run(dynamodb)
+    assert lines == [
+        "✓ departments 테이블이 생성되었습니다.",
+        "✓ events 테이블이 생성되었습니다.",
+        "✓ departments-names 테이블이 생성되었습니다.",
+    ]
+    events = dynamodb.describe_table(TableName="events")["Table"]
+    assert events["StreamSpecification"] == {
+        "StreamEnabled": True,
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+    }
+    assert events["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+
+
+def test_a_second_run_changes_nothing(dynamodb):
+    run(dynamodb)
+    before = {t: dynamodb.describe_table(TableName=t)["Table"] for t in ("departments", "events")}
+    lines = run(dynamodb)
+    assert all("이미 존재합니다." in line for line in lines)
+    assert len(lines) == 3
+    after = {t: dynamodb.describe_table(TableName=t)["Table"] for t in ("departments", "events")}
+    assert {t: a["LatestStreamArn"] for t, a in after.items()} == {
+        t: b["LatestStreamArn"] for t, b in before.items()
+    }
+
+
+def guide_made_departments_table(client: Any) -> None:
+    """What the original guide's AWS CLI command makes: provisioned throughput, no stream."""
+    throughput = {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}
+    client.create_table(
+        TableName="departments",
+        AttributeDefinitions=[
+            {"AttributeName": "id", "AttributeType": "S"},
+            {"AttributeName": "name", "AttributeType": "S"},
+        ],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "name-index",
+                "KeySchema": [{"AttributeName": "name", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+                "ProvisionedThroughput": throughput,
+            }
+        ],
+        ProvisionedThroughput=throughput,
+    )
+
+
+def test_adopts_a_hand_made_table_enabling_its_stream_and_keeping_its_data(dynamodb):
+    # Given the guide's table, with data, and no stream
+    guide_made_departments_table(dynamodb)
+    item = {"id": {"S": "d1"}, "name": {"S": "개발팀"}}
+    dynamodb.put_item(TableName="departments", Item=item)
+    # When create-tables runs
+    lines = run(dynamodb)
+    # Then the stream is on, the data is intact, and the rest was created
+    assert (
+        lines[0]
+        == "✓ departments 테이블이 이미 존재합니다: 스트림을 켰습니다 (NEW_AND_OLD_IMAGES)."
+    )
+    table = dynamodb.describe_table(TableName="departments")["Table"]
+    assert table["StreamSpecification"]["StreamEnabled"] is True
+    assert table["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    assert dynamodb.get_item(TableName="departments", Key={"id": {"S": "d1"}})["Item"] == item
+    assert lines[1:] == [
+        "✓ events 테이블이 생성되었습니다.",
+        "✓ departments-names 테이블이 생성되었습니다.",
+    ]
+
+
+def test_a_table_with_other_keys_is_refused_naming_the_difference(dynamodb):
+    dynamodb.create_table(
+        TableName="events",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    with pytest.raises(TableMismatch, match=r"events: key schema is id \(HASH\), this app needs"):
+        run(dynamodb)
+
+
+def test_a_table_missing_its_index_is_refused_naming_the_index(dynamodb):
+    dynamodb.create_table(
+        TableName="departments",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    with pytest.raises(TableMismatch, match="name-index"):
+        run(dynamodb)
+
+
+class CreatingFirst:
+    """The real (moto) client, except that a new table reports CREATING for its first few
+    describes, as AWS, DynamoDB Local and other emulators do."""
+
+    def __init__(self, client: Any, polls: int = 3) -> None:
+        self._client = client
+        self._polls = polls
+        self.pending: dict[str, int] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def create_table(self, **request: Any) -> Any:
+        response = self._client.create_table(**request)
+        self.pending[request["TableName"]] = self._polls
+        return response
+
+    def describe_table(self, TableName: str) -> Any:
+        response = self._client.describe_table(TableName=TableName)
+        if self.pending.get(TableName, 0) > 0:
+            self.pending[TableName] -= 1
+            response["Table"]["TableStatus"] = "CREATING"
+            for index in response["Table"].get("GlobalSecondaryIndexes", []):
+                index["IndexStatus"] = "CREATING"
+        return response
+
+
+def test_waits_until_new_tables_and_their_indexes_are_active(dynamodb, monkeypatch):
+    sleeps: list[float] = []
+    monkeypatch.setattr("ops.create_tables.time.sleep", sleeps.append)
+    client = CreatingFirst(dynamodb)
+    lines = run(client)
+    assert len(lines) == 3
+    assert client.pending == {"departments": 0, "events": 0, "departments-names": 0}
+    assert len(sleeps) == 9  # three CREATING answers per table were waited out
+
+
+def test_gives_up_waiting_with_a_timeout(dynamodb, monkeypatch):
+    monkeypatch.setattr("ops.create_tables.time.sleep", lambda _: None)
+    client: Any = CreatingFirst(dynamodb, polls=10_000)
+    definitions = table_definitions(get_settings())
+    with pytest.raises(TimeoutError, match="departments is still CREATING"):
+        ensure_tables(client, definitions[:1], lambda _: None, wait_seconds=0)

@@ -1,0 +1,232 @@
+"""/api/departments through chalice.test.Client on moto: every status code in the contract."""
+
+import json
+import unicodedata
+
+import pytest
+
+
+def test_create_returns_201_the_department_and_its_location(api):
+    # When a department is created with Korean text
+    reply = api.post("/api/departments", {"name": "QA팀", "description": "품질 보증"})
+    # Then it comes back whole, versioned, with a Location to read it from
+    assert reply.status == 201
+    department = reply.json
+    assert department["name"] == "QA팀"
+    assert department["description"] == "품질 보증"
+    assert department["version"] == 1
+    assert department["created_at"] == department["updated_at"]
+    assert department["created_at"].endswith("Z")
+    assert reply.headers["Location"] == f"/api/departments/{department['id']}"
+    assert set(department) == {"id", "name", "description", "created_at", "updated_at", "version"}
+    # And the Location serves the same department, byte for byte
+    again = api.get(reply.headers["Location"])
+    assert again.status == 200
+    assert again.json == department
+    assert "품질 보증".encode() in again.body  # UTF-8 on the wire, not \\u escapes
+
+
+def test_korean_text_round_trips_byte_exact(api):
+    nfd = unicodedata.normalize("NFD", "디자인팀")
+    department = api.department(name=nfd, description="설명 🎉 ｶﾀｶﾅ")
+    stored = api.get(f"/api/departments/{department['id']}").json
+    assert stored["name"].encode() == nfd.encode()
+    assert stored["description"] == "설명 🎉 ｶﾀｶﾅ"
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        (b"{not json", "invalid_request"),
+        (b"", "invalid_request"),
+        (b"[]", "validation_error"),
+        (b'"QA"', "validation_error"),
+        (b"\xff\xfe", "invalid_request"),
+        (json.dumps({"name": 5}).encode(), "validation_error"),
+        (json.dumps({"description": "no name"}).encode(), "validation_error"),
+        (json.dumps({"name": "QA", "owner": "me"}).encode(), "validation_error"),
+    ],
+)
+def test_bad_bodies_are_400_with_a_json_error(api, raw, code):
+    reply = api.post("/api/departments", raw=raw)
+    assert reply.status == 400
+    assert reply.error_code == code
+    assert reply.json["message"]
+
+
+def test_validation_errors_name_the_fields(api):
+    reply = api.post("/api/departments", {"name": "", "colour": "red"})
+    assert reply.status == 400
+    assert set(reply.error_fields) == {"name", "colour"}
+
+
+def test_a_body_over_64_kb_is_413(api):
+    reply = api.post("/api/departments", {"name": "QA", "description": "x" * 70_000})
+    assert reply.status == 413
+    assert reply.error_code == "payload_too_large"
+
+
+@pytest.mark.parametrize(
+    "same_name", ["QA팀", "qa팀", "  QA팀 ", unicodedata.normalize("NFD", "QA팀")]
+)
+def test_a_name_taken_in_any_spelling_is_409(api, same_name):
+    api.department(name="QA팀")
+    reply = api.post("/api/departments", {"name": same_name})
+    assert reply.status == 409
+    assert reply.error_code == "department_name_taken"
+    assert reply.error_fields == ["name"]
+
+
+def test_get_unknown_department_is_404(api):
+    reply = api.get("/api/departments/7b0f3c1e-0000-4000-8000-000000000000")
+    assert reply.status == 404
+    assert reply.error_code == "department_not_found"
+
+
+def test_an_id_that_cannot_exist_is_404(api):
+    reply = api.get("/api/departments/" + "x" * 200)
+    assert reply.status == 404
+
+
+def test_walking_all_pages_returns_every_department_exactly_once(api):
+    # Given seven departments
+    created = {api.department(name=f"부서 {i}")["id"] for i in range(7)}
+    # When the list is walked three at a time
+    seen: list[str] = []
+    token = None
+    pages = 0
+    while True:
+        query = "?limit=3" + (f"&next_token={token}" if token else "")
+        reply = api.get("/api/departments" + query)
+        assert reply.status == 200
+        seen += [d["id"] for d in reply.json["items"]]
+        pages += 1
+        token = reply.json["next_token"]
+        if token is None:
+            break
+    # Then every department appears once, and no page is wasted
+    assert sorted(seen) == sorted(created)
+    assert pages == 3
+
+
+def test_default_page_holds_up_to_50(api):
+    for i in range(3):
+        api.department(name=f"팀{i}")
+    page = api.get("/api/departments").json
+    assert len(page["items"]) == 3
+    assert page["next_token"] is None
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=x", "next_token=garbage"])
+def test_bad_paging_parameters_are_400(api, query):
+    reply = api.get(f"/api/departments?{query}")
+    assert reply.status == 400
+
+
+def test_a_token_from_the_events_listing_is_refused(api):
+    department = api.department()
+    for day in range(1, 4):
+        api.event(department["id"], event_date=f"2024-01-0{day}")
+    token = api.get(f"/api/events/{department['id']}?limit=1").json["next_token"]
+    reply = api.get(f"/api/departments?next_token={token}")
+    assert reply.status == 400
+    assert reply.error_code == "invalid_next_token"
+
+
+def test_patch_changes_only_the_given_fields_and_bumps_the_version(api):
+    department = api.department(name="QA팀", description="품질 보증")
+    reply = api.patch(f"/api/departments/{department['id']}", {"description": "품질 관리"})
+    assert reply.status == 200
+    assert reply.json["name"] == "QA팀"
+    assert reply.json["description"] == "품질 관리"
+    assert reply.json["version"] == 2
+    assert reply.json["updated_at"] >= department["updated_at"]
+
+
+def test_rename_frees_the_old_name_and_claims_the_new_one(api):
+    department = api.department(name="QA팀")
+    reply = api.patch(f"/api/departments/{department['id']}", {"name": "품질팀"})
+    assert reply.status == 200
+    assert reply.json["name"] == "품질팀"
+    assert reply.json["version"] == 2
+    # The old name is free again, the new one is taken
+    assert api.post("/api/departments", {"name": "QA팀"}).status == 201
+    assert api.post("/api/departments", {"name": "품질팀"}).status == 409
+
+
+def test_changing_only_the_case_of_a_name_keeps_the_claim(api):
+    department = api.department(name="qa팀")
+    reply = api.patch(f"/api/departments/{department['id']}", {"name": "QA팀"})
+    assert reply.status == 200
+    assert reply.json["name"] == "QA팀"
+    assert api.post("/api/departments", {"name": "Qa팀"}).status == 409
+
+
+def test_rename_to_a_taken_name_is_409_and_changes_nothing(api):
+    api.department(name="개발팀")
+    other = api.department(name="마케팅팀")
+    reply = api.patch(f"/api/departments/{other['id']}", {"name": "개발팀"})
+    assert reply.status == 409
+    assert api.get(f"/api/departments/{other['id']}").json == other
+
+
+def test_patch_unknown_department_is_404(api):
+    reply = api.patch("/api/departments/nope", {"description": "x"})
+    assert reply.status == 404
+    reply = api.patch("/api/departments/nope", {"name": "새 이름"})
+    assert reply.status == 404
+
+
+@pytest.mark.parametrize("body", [{}, {"name": None}, {"id": "other"}, {"version": 3}])
+def test_patch_with_nothing_valid_to_change_is_400(api, body):
+    department = api.department()
+    reply = api.patch(f"/api/departments/{department['id']}", body)
+    assert reply.status == 400
+
+
+def test_delete_is_204_then_404(api):
+    department = api.department(name="QA팀")
+    reply = api.delete(f"/api/departments/{department['id']}")
+    assert reply.status == 204
+    assert reply.body == b""
+    assert api.get(f"/api/departments/{department['id']}").status == 404
+    assert api.delete(f"/api/departments/{department['id']}").status == 404
+    # and its name is free again
+    assert api.post("/api/departments", {"name": "QA팀"}).status == 201
+
+
+def test_delete_while_events_exist_is_409(api):
+    department = api.department()
+    api.event(department["id"])
+    reply = api.delete(f"/api/departments/{department['id']}")
+    assert reply.status == 409
+    assert reply.error_code == "department_has_events"
+    assert api.get(f"/api/departments/{department['id']}").status == 200
+
+
+def test_delete_after_its_events_are_gone_succeeds(api):
+    department = api.department()
+    event = api.event(department["id"])
+    assert api.delete(f"/api/events/{department['id']}/{event['id']}").status == 204
+    assert api.delete(f"/api/departments/{department['id']}").status == 204
+
+
+def test_cascade_delete_removes_the_department_and_all_its_events(api):
+    # Given a department with more events than one transaction can hold, and a neighbour
+    department = api.department(name="개발팀")
+    neighbour = api.department(name="마케팅팀")
+    for i in range(30):
+        api.event(department["id"], title=f"회의 {i}", event_date=f"2024-02-{i % 28 + 1:02d}")
+    kept = api.event(neighbour["id"])
+    # When it is deleted with cascade
+    reply = api.delete(f"/api/departments/{department['id']}?cascade=true")
+    # Then it and its events are gone; the neighbour's event is untouched
+    assert reply.status == 204
+    assert api.get(f"/api/departments/{department['id']}").status == 404
+    assert api.get(f"/api/events/{department['id']}").status == 404
+    assert api.get(f"/api/events/{neighbour['id']}/{kept['id']}").status == 200
+
+
+def test_cascade_flag_must_be_a_boolean(api):
+    department = api.department()
+    assert api.delete(f"/api/departments/{department['id']}?cascade=maybe").status == 400

@@ -1,0 +1,106 @@
+"""manage.py as an operator meets it: one line per table, one line per fixable failure."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
+
+from ops.cli_errors import explain
+from ops.create_tables import TableMismatch
+from ops.embedded_dynamodb import EmbeddedDynamoDB
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+
+def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=PROJECT_DIR,
+        env={**base, "AWS_EC2_METADATA_DISABLED": "true", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_create_tables_against_a_dynamodb_endpoint_is_idempotent():
+    with EmbeddedDynamoDB() as server:
+        env = {
+            "AWS_ENDPOINT_URL_DYNAMODB": server.url,
+            "AWS_ACCESS_KEY_ID": "x",
+            "AWS_SECRET_ACCESS_KEY": "x",
+            "DEPARTMENTS_TABLE": "departments-dev",
+        }
+        first = manage("create-tables", env=env)
+        assert first.returncode == 0, first.stderr
+        assert first.stdout.splitlines() == [
+            "✓ departments-dev 테이블이 생성되었습니다.",
+            "✓ events 테이블이 생성되었습니다.",
+            "✓ departments-names 테이블이 생성되었습니다.",
+        ]
+        second = manage("create-tables", env=env)
+        assert second.returncode == 0
+        assert second.stdout.splitlines()[0] == "✓ departments-dev 테이블이 이미 존재합니다."
+
+
+def test_missing_credentials_give_one_line_and_exit_1(tmp_path):
+    result = manage(
+        "create-tables",
+        env={
+            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+            "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        },
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert "aws configure" in result.stderr
+
+
+def test_an_unreachable_endpoint_gives_one_line():
+    result = manage(
+        "create-tables",
+        env={
+            "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:9",
+            "AWS_ACCESS_KEY_ID": "x",
+            "AWS_SECRET_ACCESS_KEY": "x",
+            "AWS_MAX_ATTEMPTS": "1",
+        },
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "AWS_ENDPOINT_URL_DYNAMODB" in result.stderr
+
+
+def client_error(code: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": "m"}}, "CreateTable")
+
+
+@pytest.mark.parametrize(
+    ("error", "hint"),
+    [
+        (NoCredentialsError(), "aws configure"),
+        (client_error("ResourceNotFoundException"), "AWS_REGION"),
+        (client_error("ProvisionedThroughputExceededException"), "PAY_PER_REQUEST"),
+        (client_error("ResourceInUseException"), "잠시 후"),
+        (client_error("UnrecognizedClientException"), "aws configure"),
+        (client_error("AccessDeniedException"), "IAM"),
+        (EndpointConnectionError(endpoint_url="http://x"), "AWS_ENDPOINT_URL_DYNAMODB"),
+        (TableMismatch("events: key schema is id (HASH)"), "events: key schema"),
+    ],
+)
+def test_each_fixable_failure_is_explained_in_one_line(error, hint):
+    line = explain(error, "ap-northeast-2")
+    assert line is not None
+    assert hint in line
+    assert "\n" not in line
+
+
+def test_a_bug_is_not_disguised_as_an_operator_error():
+    assert explain(ValueError("bug"), "ap-northeast-2") is None
+    assert explain(client_error("ValidationException"), "ap-northeast-2") is None

@@ -1,0 +1,31 @@
+"""`import app` is Lambda's INIT: it must work with nothing configured and load nothing extra."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+PROBE = """
+import json, sys
+import app
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_import_app_needs_no_environment_and_loads_no_dev_or_operations_code():
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=PROJECT_DIR,
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    modules = set(json.loads(result.stdout))
+    assert "app" in modules
+    forbidden = {"moto", "dotenv", "ops", "pytest", "werkzeug", "flask", "chalice.cli"}
+    assert not forbidden & {name.split(".")[0] for name in modules} - {"chalice"}
+    assert "chalice.cli" not in modules

@@ -1,0 +1,124 @@
+"""Validation rules shared by the API and every other writer."""
+
+import unicodedata
+
+import pytest
+
+from chalicelib.errors import ValidationFailed
+from chalicelib.models import (
+    DepartmentCreate,
+    DepartmentUpdate,
+    EventCreate,
+    EventUpdate,
+    department_name_key,
+    is_calendar_date,
+    parse,
+)
+
+
+def fields_of(error: pytest.ExceptionInfo[ValidationFailed]) -> dict[str, str]:
+    return {problem.field: problem.message for problem in error.value.fields}
+
+
+@pytest.mark.parametrize("value", ["2024-01-20", "2024-02-29", "1999-12-31"])
+def test_real_calendar_dates_are_accepted(value):
+    assert is_calendar_date(value)
+
+
+@pytest.mark.parametrize(
+    "value", ["2024-02-30", "2023-02-29", "2024-13-01", "2024-1-20", "20240120", "2024-01-20T00"]
+)
+def test_impossible_or_misshapen_dates_are_refused(value):
+    assert not is_calendar_date(value)
+
+
+def test_event_with_impossible_date_names_the_field():
+    with pytest.raises(ValidationFailed) as error:
+        parse(EventCreate, {"event_date": "2024-02-30", "title": "팀 회의"})
+    assert "event_date" in fields_of(error)
+
+
+def test_korean_text_is_kept_exactly_and_time_is_not_trimmed():
+    # Given text with Korean, a decomposed (NFD) syllable and surrounding spaces in `time`
+    nfd_title = unicodedata.normalize("NFD", "회의")
+    # When it is parsed
+    event = parse(
+        EventCreate,
+        {
+            "event_date": "2024-01-20",
+            "title": nfd_title,
+            "time": " 오후 3:00 ",
+            "description": "준비물\n노트북",
+        },
+    )
+    # Then nothing is normalised: the bytes stay as given
+    assert event.title.encode() == nfd_title.encode()
+    assert event.time == " 오후 3:00 "
+    assert event.description == "준비물\n노트북"
+
+
+def test_names_lose_surrounding_whitespace_only():
+    assert parse(DepartmentCreate, {"name": "  QA팀 "}).name == "QA팀"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "name"),
+        ({"name": ""}, "name"),
+        ({"name": "   "}, "name"),
+        ({"name": 42}, "name"),
+        ({"name": "x" * 101}, "name"),
+        ({"name": "a\nb"}, "name"),
+        ({"name": "QA", "extra": 1}, "extra"),
+        ({"name": "QA", "description": "x" * 2001}, "description"),
+    ],
+)
+def test_invalid_department_bodies_name_the_field(body, field):
+    with pytest.raises(ValidationFailed) as error:
+        parse(DepartmentCreate, body)
+    assert field in fields_of(error)
+
+
+def test_limits_are_inclusive():
+    assert parse(DepartmentCreate, {"name": "가" * 100, "description": "나" * 2000})
+    assert parse(EventCreate, {"event_date": "2024-01-01", "title": "t" * 200, "time": "t" * 50})
+
+
+def test_a_body_that_is_not_an_object_is_refused():
+    with pytest.raises(ValidationFailed):
+        parse(DepartmentCreate, ["name"])
+
+
+def test_partial_update_needs_at_least_one_field():
+    with pytest.raises(ValidationFailed) as error:
+        parse(EventUpdate, {})
+    assert "give at least one of" in error.value.fields[0].message
+
+
+def test_partial_update_refuses_null():
+    with pytest.raises(ValidationFailed) as error:
+        parse(DepartmentUpdate, {"description": None})
+    assert fields_of(error) == {"description": "must not be null"}
+
+
+def test_partial_update_reports_only_the_fields_given():
+    update = parse(EventUpdate, {"time": "오후 4:00"})
+    assert update.changes() == {"time": "오후 4:00"}
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("QA팀", "qa팀"),
+        ("QA팀", "  QA팀  "),
+        (unicodedata.normalize("NFD", "개발팀"), unicodedata.normalize("NFC", "개발팀")),
+        ("STRASSE", "straße"),
+    ],
+)
+def test_department_names_compare_trimmed_nfc_and_casefolded(a, b):
+    assert department_name_key(a) == department_name_key(b)
+
+
+def test_different_names_have_different_keys():
+    assert department_name_key("개발팀") != department_name_key("개발 팀")

@@ -15,6 +15,9 @@ from chalicelib.errors import FieldProblem, InvalidPageToken, InvalidRequest
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
 _FORMAT = 1
+# Our key values are ids (<= 128 characters) and dates; DynamoDB refuses start keys over 2 KB.
+_KEY_VALUE_MAX = 200
+_TOKEN_MAX = 1024
 
 
 def encode_token(scope: str, key: Mapping[str, str]) -> str:
@@ -24,10 +27,12 @@ def encode_token(scope: str, key: Mapping[str, str]) -> str:
 
 def decode_token(token: str, scope: str, key_names: frozenset[str]) -> dict[str, str]:
     """The start key inside `token`, or InvalidPageToken if it was not made for `scope`."""
+    if len(token) > _TOKEN_MAX:
+        raise _invalid()
     try:
         padded = token + "=" * (-len(token) % 4)
         payload = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-    except (ValueError, UnicodeError, binascii.Error):
+    except (ValueError, UnicodeError, binascii.Error, RecursionError):
         raise _invalid() from None
     if not isinstance(payload, dict) or payload.get("f") != _FORMAT or payload.get("s") != scope:
         raise _invalid()
@@ -35,7 +40,7 @@ def decode_token(token: str, scope: str, key_names: frozenset[str]) -> dict[str,
     if (
         not isinstance(key, dict)
         or set(key) != key_names
-        or not all(isinstance(v, str) and v for v in key.values())
+        or not all(isinstance(v, str) and 0 < len(v) <= _KEY_VALUE_MAX for v in key.values())
     ):
         raise _invalid()
     return key
@@ -44,7 +49,8 @@ def decode_token(token: str, scope: str, key_names: frozenset[str]) -> dict[str,
 def parse_limit(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_LIMIT
-    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    # Length first: int() of thousands of digits is slow, and refused past Python's limit.
+    if len(raw) > 3 or not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
         raise InvalidRequest(
             f"limit must be a whole number from 1 to {MAX_LIMIT}.",
             fields=(FieldProblem("limit", f"must be a whole number from 1 to {MAX_LIMIT}"),),

@@ -49,22 +49,39 @@ def ensure_table(
             if error_code(error) != "ResourceInUseException":
                 raise
         else:
-            wait_until_active(client, name, wait_seconds)
-            report(f"✓ {name} 테이블이 생성되었습니다.")
+            created = wait_until_active(client, name, wait_seconds)
+            # Some emulators accept a StreamSpecification and silently have no streams.
+            missing = definition.stream and not _stream_of(created).get("StreamEnabled")
+            note = " (이 DynamoDB에는 스트림이 없습니다)" if missing else ""
+            report(f"✓ {name} 테이블이 생성되었습니다.{note}")
             return
         description = _describe(client, name)
         assert description is not None
     _check_schema(definition, description)
     wait_until_active(client, name, wait_seconds)
-    if definition.stream and _enable_stream(client, definition, description):
-        wait_until_active(client, name, wait_seconds)
-        report(f"✓ {name} 테이블이 이미 존재합니다: 스트림을 켰습니다 ({STREAM_VIEW_TYPE}).")
-    else:
+    if not definition.stream or _stream_of(description).get("StreamEnabled"):
+        _check_stream_view(definition, description)
         report(f"✓ {name} 테이블이 이미 존재합니다.")
+        return
+    try:
+        client.update_table(
+            TableName=name,
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": STREAM_VIEW_TYPE},
+        )
+    except ClientError as error:
+        if error_code(error) != "ValidationException":
+            raise
+        message = error.response.get("Error", {}).get("Message", "")
+        report(f"⚠ {name} 테이블이 이미 존재합니다. 스트림을 켤 수 없습니다: {message}")
+        return
+    wait_until_active(client, name, wait_seconds)
+    report(f"✓ {name} 테이블이 이미 존재합니다: 스트림을 켰습니다 ({STREAM_VIEW_TYPE}).")
 
 
-def wait_until_active(client: DynamoDBClient, name: str, wait_seconds: float = 600) -> None:
-    """Poll until the table and every one of its indexes is ACTIVE."""
+def wait_until_active(
+    client: DynamoDBClient, name: str, wait_seconds: float = 600
+) -> dict[str, Any]:
+    """Poll until the table and every one of its indexes is ACTIVE; return its description."""
     deadline = time.monotonic() + wait_seconds
     delay = 0.2
     while True:
@@ -73,11 +90,11 @@ def wait_until_active(client: DynamoDBClient, name: str, wait_seconds: float = 6
             index.get("IndexStatus") for index in table.get("GlobalSecondaryIndexes", [])
         ]
         if all(status == "ACTIVE" for status in statuses):
-            return
+            return dict(table)
         if time.monotonic() > deadline:
             raise TimeoutError(f"{name} is still {', '.join(map(str, statuses))}")
         time.sleep(delay)
-        delay = min(delay * 2, 5.0)
+        delay = min(delay * 2, 1.0)
 
 
 def _describe(client: DynamoDBClient, name: str) -> dict[str, Any] | None:
@@ -121,23 +138,17 @@ def _check_schema(definition: TableDefinition, table: dict[str, Any]) -> None:
             raise TableMismatch(f"{name}: index {index.name} must project ALL attributes")
 
 
-def _enable_stream(
-    client: DynamoDBClient, definition: TableDefinition, table: dict[str, Any]
-) -> bool:
-    """Switch the stream on if it is off. True if it was switched on."""
-    stream = table.get("StreamSpecification") or {}
-    if stream.get("StreamEnabled"):
-        if stream.get("StreamViewType") != STREAM_VIEW_TYPE:
-            raise TableMismatch(
-                f"{definition.name}: stream view type is {stream.get('StreamViewType')}, "
-                f"this app needs {STREAM_VIEW_TYPE} (turn the stream off, then run again)"
-            )
-        return False
-    client.update_table(
-        TableName=definition.name,
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": STREAM_VIEW_TYPE},
-    )
-    return True
+def _stream_of(table: dict[str, Any]) -> dict[str, Any]:
+    return dict(table.get("StreamSpecification") or {})
+
+
+def _check_stream_view(definition: TableDefinition, table: dict[str, Any]) -> None:
+    view = _stream_of(table).get("StreamViewType")
+    if definition.stream and view != STREAM_VIEW_TYPE:
+        raise TableMismatch(
+            f"{definition.name}: stream view type is {view}, this app needs "
+            f"{STREAM_VIEW_TYPE} (turn the table's stream off, then run again)"
+        )
 
 
 def _keys(schema: Iterable[Any]) -> list[tuple[str, str]]:

@@ -69,6 +69,30 @@ def json_body(request: Request) -> Any:
             f"The request body is not valid JSON (line {error.lineno}, column {error.colno}: "
             f"{error.msg})."
         ) from None
+    except (ValueError, RecursionError):
+        # Integers past Python's digit limit, or nesting deeper than the parser's stack.
+        raise InvalidRequest("The request body is not JSON this API can accept.") from None
+
+
+def chalice_errors_as_ours(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """HTTP middleware: Chalice's own error answers (405, 415, an unhandled 500) come as
+    {"Code", "Message"}; give them the same {"code", "message"} shape as every other error."""
+    response = get_response(event)
+    body = response.body
+    if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:
+        code = _CHALICE_CODES.get(str(body["Code"]), "error")
+        response.body = json.dumps(
+            {"code": code, "message": str(body.get("Message", ""))}, ensure_ascii=False
+        )
+        response.headers["Content-Type"] = JSON_TYPE
+    return response
+
+
+_CHALICE_CODES = {
+    "MethodNotAllowedError": "method_not_allowed",
+    "UnsupportedMediaType": "unsupported_media_type",
+    "InternalServerError": "internal_error",
+}
 
 
 def query_param(request: Request, name: str) -> str | None:

@@ -175,7 +175,7 @@ class DepartmentRepository:
                     codes = transact_write(
                         self._client,
                         [
-                            {"Delete": {**delete, **unchanged_since(current)}},
+                            {"Delete": {**delete, **_unchanged_and_empty(current)}},
                             self._release_name(current["name"], department_id),
                         ],
                     )
@@ -275,6 +275,18 @@ class DepartmentRepository:
                 "ExpressionAttributeValues": {":owner": {"S": department_id}},
             }
         }
+
+
+def _unchanged_and_empty(current: dict[str, Any]) -> dict[str, Any]:
+    """Still the version that was read, and still without events. The counter does not move
+    the version, so it must be checked itself: an event created since the read fails this."""
+    guard = unchanged_since(current)
+    guard["ConditionExpression"] = (
+        f"({guard['ConditionExpression']}) "
+        "AND (attribute_not_exists(event_count) OR event_count = :no_events)"
+    )
+    guard.setdefault("ExpressionAttributeValues", {})[":no_events"] = to_value(0)
+    return guard
 
 
 def _key(department_id: str) -> dict[str, Any]:

@@ -1,9 +1,12 @@
 """/api/departments through chalice.test.Client on moto: every status code in the contract."""
 
+import base64
 import json
 import unicodedata
 
 import pytest
+
+from chalicelib.repositories.departments import DepartmentRepository
 
 
 def test_create_returns_201_the_department_and_its_location(api):
@@ -230,3 +233,80 @@ def test_cascade_delete_removes_the_department_and_all_its_events(api):
 def test_cascade_flag_must_be_a_boolean(api):
     department = api.department()
     assert api.delete(f"/api/departments/{department['id']}?cascade=maybe").status == 400
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"name": ' + b"1" * 5000 + b"}",  # past Python's integer digit limit
+        b"[" * 20_000,  # nesting deeper than the parser's stack
+        b'{"a":' * 5000 + b"1" + b"}" * 5000,
+    ],
+)
+def test_hostile_json_is_400_not_500(api, raw):
+    reply = api.post("/api/departments", raw=raw)
+    assert reply.status == 400
+    assert reply.error_code == "invalid_request"
+
+
+def forged_token(payload: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "limit=" + "1" * 5000,
+        "next_token=" + base64.urlsafe_b64encode(b"[" * 3000).decode(),
+        "next_token=" + forged_token({"f": 1, "s": "departments", "k": {"id": "x" * 3000}}),
+        "next_token=" + "A" * 5000,
+    ],
+)
+def test_hostile_paging_parameters_are_400_not_500(api, query):
+    reply = api.get(f"/api/departments?{query}")
+    assert reply.status == 400
+
+
+def test_chalices_own_errors_have_the_same_json_shape(api):
+    # Given a method no route has, and a body type no route accepts
+    wrong_method = api.call("PUT", "/api/departments", {"name": "x"})
+    wrong_type = api.post("/api/departments", raw=b"name=x", headers={"Content-Type": "text/plain"})
+    # Then both answer {"code", "message"} like every other error
+    assert wrong_method.status == 405
+    assert wrong_method.json["code"] == "method_not_allowed"
+    assert wrong_type.status == 415
+    assert wrong_type.json["code"] == "unsupported_media_type"
+    assert wrong_type.json["message"]
+
+
+def test_json_with_a_charset_parameter_is_accepted(api):
+    reply = api.post(
+        "/api/departments",
+        {"name": "QA팀"},
+        headers={"Content-Type": "application/json; charset=utf-8"},
+    )
+    assert reply.status == 201
+
+
+def test_an_event_created_while_its_department_is_deleted_is_never_orphaned(api, monkeypatch):
+    # Given a department with no events, and a delete that has just read it
+    department = api.department(name="경합팀")
+    original_read = DepartmentRepository._read
+    raced: list[dict[str, str]] = []
+
+    def read_then_race(self, department_id):
+        item = original_read(self, department_id)
+        if not raced:
+            # When another request creates an event between the delete's read and its write
+            raced.append(api.event(department["id"], title="끼어든 일정"))
+        return item
+
+    monkeypatch.setattr(DepartmentRepository, "_read", read_then_race)
+    reply = api.delete(f"/api/departments/{department['id']}")
+    # Then the delete sees the event and refuses: the department and its event both remain
+    assert reply.status == 409
+    assert reply.error_code == "department_has_events"
+    monkeypatch.undo()
+    event = raced[0]
+    assert api.get(f"/api/departments/{department['id']}").status == 200
+    assert api.get(f"/api/events/{department['id']}/{event['id']}").status == 200

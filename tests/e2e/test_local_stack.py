@@ -39,6 +39,28 @@ def test_sixteen_simultaneous_creates_of_one_name_give_one_201(stack):
     assert simultaneous_creates_of_one_name(stack, "동시 생성팀") == [201] + [409] * 15
 
 
+def test_sixteen_simultaneous_renames_to_one_name_give_one_200(stack):
+    # Given sixteen departments
+    ids = [
+        stack.request("POST", "/api/departments", {"name": f"개명 전 {i}"}).json["id"]
+        for i in range(16)
+    ]
+
+    # When all are renamed to the same name at once
+    def rename(department_id: str) -> int:
+        body = {"name": "개명 후"}
+        return stack.request("PATCH", f"/api/departments/{department_id}", body).status
+
+    with ThreadPoolExecutor(16) as pool:
+        statuses = list(pool.map(rename, ids))
+    # Then exactly one wins, and every loser keeps its old name
+    assert sorted(statuses) == [200] + [409] * 15
+    names = [stack.request("GET", f"/api/departments/{i}").json["name"] for i in ids]
+    winner = statuses.index(200)
+    assert names[winner] == "개명 후"
+    assert all(name == f"개명 전 {i}" for i, name in enumerate(names) if i != winner)
+
+
 def test_sixteen_simultaneous_event_creates_all_count(stack):
     department = stack.request("POST", "/api/departments", {"name": "동시 일정팀"}).json
 

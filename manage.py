@@ -1,4 +1,4 @@
-"""Operations CLI: `python manage.py create-tables | serve`.
+"""Operations CLI: `python manage.py create-tables | serve | stream-worker`.
 
 Loads `.env` (local settings, never used by the Lambda code) and turns the failures an operator
 can fix into one line that says what to do.
@@ -19,6 +19,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000, help="0 picks a free port")
     serve.add_argument("--stage", default="dev", help="the .chalice/config.json stage")
+    worker = commands.add_parser(
+        "stream-worker", help="run the stream handlers against the configured DynamoDB"
+    )
+    worker.add_argument("--stage", default="dev", help="the .chalice/config.json stage")
+    worker.add_argument(
+        "--from",
+        dest="start_at",
+        choices=["trim-horizon", "latest"],
+        default="trim-horizon",
+        help="where to start reading each shard (default: the oldest record kept, 24 h)",
+    )
     args = parser.parse_args(argv)
 
     load_dotenv(override=False)
@@ -28,6 +39,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "create-tables":
             return _create_tables()
+        if args.command == "stream-worker":
+            from ops.local_stack import stream_worker
+
+            stream_worker(args.stage, args.start_at.upper().replace("-", "_"))
+            return 0
         from ops.local_stack import serve as serve_local
 
         serve_local(args.host, args.port, args.stage)

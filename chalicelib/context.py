@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from chalicelib.dynamo import DynamoDBClient, make_client
+from chalicelib.repositories.changes import ChangeRepository
 from chalicelib.repositories.departments import DepartmentRepository
 from chalicelib.repositories.events import EventRepository
 from chalicelib.settings import Settings, get_settings
@@ -15,6 +16,7 @@ class Context:
     client: DynamoDBClient
     departments: DepartmentRepository
     events: EventRepository
+    changes: ChangeRepository
 
 
 @cache
@@ -26,6 +28,7 @@ def get_context() -> Context:
         client=client,
         departments=DepartmentRepository(client, settings),
         events=EventRepository(client, settings),
+        changes=ChangeRepository(client, settings),
     )
 
 

@@ -7,6 +7,7 @@ import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -75,12 +76,19 @@ def to_item(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def to_value(value: Any) -> dict[str, Any]:
+    """A plain JSON-like value → a typed attribute value (maps and lists nest)."""
+    if value is None:
+        return {"NULL": True}
     if isinstance(value, bool):
         return {"BOOL": value}
     if isinstance(value, str):
         return {"S": value}
-    if isinstance(value, int):
+    if isinstance(value, int | float | Decimal):
         return {"N": str(value)}
+    if isinstance(value, Mapping):
+        return {"M": {str(k): to_value(v) for k, v in value.items()}}
+    if isinstance(value, list | tuple):
+        return {"L": [to_value(v) for v in value]}
     raise TypeError(f"unsupported attribute value {value!r}")
 
 
@@ -103,7 +111,8 @@ _PLAIN: dict[str, Callable[[Any], Any]] = {
     "M": lambda values: {k: _plain(v) for k, v in values.items()},
     "SS": sorted,
     "NS": lambda values: sorted(_number(n) for n in values),
-    "B": bytes,
+    # Binary arrives base64-encoded in stream records and stays that way: plain JSON text.
+    "B": str,
     "BS": sorted,
 }
 

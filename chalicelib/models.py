@@ -198,3 +198,49 @@ def _problem(detail: Any) -> FieldProblem:
     else:
         message = _MESSAGES.get(kind, detail["msg"])
     return FieldProblem(field, message)
+
+
+class FieldChange(_Output):
+    old: Any = None
+    new: Any = None
+
+
+class AuditEntry(_Output):
+    """One change to a department or an event, as its table's stream reported it."""
+
+    entity_type: str  # "department" | "event"
+    entity_id: str
+    department_id: str | None = None
+    action: str  # "INSERT" | "MODIFY" | "REMOVE"
+    at: str  # when DynamoDB recorded the change (ISO 8601 UTC)
+    sequence_number: str
+    actor: str
+    changes: dict[str, FieldChange]  # MODIFY only: every field a person or program changed
+    old_image: dict[str, Any] | None = None
+    new_image: dict[str, Any] | None = None
+
+
+class Notification(_Output):
+    """What a department is told about a change to one of its events."""
+
+    department_id: str
+    event_id: str
+    kind: str  # "created" | "updated" | "cancelled"
+    title: str
+    event_date: str
+    time: str
+    changes: dict[str, FieldChange]
+    text: str  # for people, in Korean
+    actor: str
+    at: str
+    sequence_number: str
+
+
+class AuditPage(_Output):
+    items: list[AuditEntry]
+    next_token: str | None
+
+
+class NotificationPage(_Output):
+    items: list[Notification]
+    next_token: str | None

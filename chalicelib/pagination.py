@@ -15,8 +15,9 @@ from chalicelib.errors import FieldProblem, InvalidPageToken, InvalidRequest
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
 _FORMAT = 1
-# Our key values are ids (<= 128 characters) and dates; DynamoDB refuses start keys over 2 KB.
-_KEY_VALUE_MAX = 200
+# Our key values are ids (<= 128 characters), dates and keys built from them; DynamoDB
+# refuses start keys over 2 KB.
+_KEY_VALUE_MAX = 300
 _TOKEN_MAX = 1024
 
 
@@ -25,8 +26,16 @@ def encode_token(scope: str, key: Mapping[str, str]) -> str:
     return base64.urlsafe_b64encode(payload.encode()).rstrip(b"=").decode("ascii")
 
 
-def decode_token(token: str, scope: str, key_names: frozenset[str]) -> dict[str, str]:
-    """The start key inside `token`, or InvalidPageToken if it was not made for `scope`."""
+def decode_token(
+    token: str,
+    scope: str,
+    key_names: frozenset[str],
+    fixed: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The start key inside `token`, or InvalidPageToken if it was not made for `scope`.
+
+    `fixed` names key values the listing pins (e.g. its partition key): a start key outside
+    the listing would be refused by DynamoDB, so it is refused here as a 400 instead."""
     if len(token) > _TOKEN_MAX:
         raise _invalid()
     try:
@@ -42,6 +51,8 @@ def decode_token(token: str, scope: str, key_names: frozenset[str]) -> dict[str,
         or set(key) != key_names
         or not all(isinstance(v, str) and 0 < len(v) <= _KEY_VALUE_MAX for v in key.values())
     ):
+        raise _invalid()
+    if fixed and any(key.get(name) != value for name, value in fixed.items()):
         raise _invalid()
     return key
 

@@ -1,10 +1,17 @@
 """Environment → typed settings. Read once per Lambda container (the environment is fixed there)."""
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 
 DEFAULT_REGION = "ap-northeast-2"
+
+
+def placeholder_stream_arn(region: str, table: str) -> str:
+    """What a stream handler is registered with when its ARN is not configured (local runs,
+    tests, `import app` with nothing set). It names the table, so the local poller finds it."""
+    return f"arn:aws:dynamodb:{region}:000000000000:table/{table}/stream/not-configured"
 
 
 @dataclass(frozen=True)
@@ -13,15 +20,40 @@ class Settings:
     departments_table: str
     events_table: str
     department_names_table: str
+    audit_table: str
+    notifications_table: str
+    deliveries_table: str
+    failed_records_table: str
+    events_stream_arn: str
+    departments_stream_arn: str
+    notify_sns_topic_arn: str | None
+    notify_webhook_url: str | None
 
     @classmethod
-    def from_environ(cls, environ: dict[str, str] | None = None) -> "Settings":
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> "Settings":
         env = os.environ if environ is None else environ
+
+        def value(name: str, default: str) -> str:
+            return env.get(name) or default
+
+        region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+        departments = value("DEPARTMENTS_TABLE", "departments")
+        events = value("EVENTS_TABLE", "events")
         return cls(
-            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
-            departments_table=env.get("DEPARTMENTS_TABLE") or "departments",
-            events_table=env.get("EVENTS_TABLE") or "events",
-            department_names_table=env.get("DEPARTMENT_NAMES_TABLE") or "departments-names",
+            region=region,
+            departments_table=departments,
+            events_table=events,
+            department_names_table=value("DEPARTMENT_NAMES_TABLE", "departments-names"),
+            audit_table=value("AUDIT_TABLE", "events-audit"),
+            notifications_table=value("NOTIFICATIONS_TABLE", "events-notifications"),
+            deliveries_table=value("DELIVERIES_TABLE", "events-notification-deliveries"),
+            failed_records_table=value("FAILED_RECORDS_TABLE", "events-failed-records"),
+            events_stream_arn=value("EVENTS_STREAM_ARN", placeholder_stream_arn(region, events)),
+            departments_stream_arn=value(
+                "DEPARTMENTS_STREAM_ARN", placeholder_stream_arn(region, departments)
+            ),
+            notify_sns_topic_arn=env.get("NOTIFY_SNS_TOPIC_ARN") or None,
+            notify_webhook_url=env.get("NOTIFY_WEBHOOK_URL") or None,
         )
 
 

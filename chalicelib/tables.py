@@ -83,6 +83,7 @@ def _key_schema(partition_key: str, sort_key: str | None) -> list[dict[str, str]
 
 DEPARTMENT_NAME_INDEX = "name-index"
 EVENT_DATE_INDEX = "department-date-index"
+AUDIT_DATE_INDEX = "date-index"
 
 
 def table_definitions(settings: Settings) -> list[TableDefinition]:
@@ -111,5 +112,33 @@ def table_definitions(settings: Settings) -> list[TableDefinition]:
             role="department_names",
             name=settings.department_names_table,
             partition_key="name_key",
+        ),
+        # One entry per change, keyed by the stream record, so a redelivered record rewrites
+        # the same item. `change_key` sorts by time, then sequence number.
+        TableDefinition(
+            role="audit",
+            name=settings.audit_table,
+            partition_key="entity_key",
+            sort_key="change_key",
+            indexes=(Index(AUDIT_DATE_INDEX, partition_key="date", sort_key="change_key"),),
+        ),
+        # The department inbox: one notification per visible event change.
+        TableDefinition(
+            role="notifications",
+            name=settings.notifications_table,
+            partition_key="department_id",
+            sort_key="change_key",
+        ),
+        # One marker per external send (SNS, webhook), claimed before sending: at most once.
+        TableDefinition(
+            role="deliveries",
+            name=settings.deliveries_table,
+            partition_key="delivery_id",
+        ),
+        # Stream records that can never be processed, parked with their error.
+        TableDefinition(
+            role="failed_records",
+            name=settings.failed_records_table,
+            partition_key="event_id",
         ),
     ]

@@ -6,17 +6,23 @@ tables are created if missing and no sample data is written.
 
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
+import boto3
+from chalice.app import Chalice
+
 from chalicelib import context as app_context
+from chalicelib.dynamo import CLIENT_CONFIG
 from chalicelib.tables import table_definitions
 from ops.create_tables import ensure_tables
 from ops.sample_data import load_sample_data
+from ops.stream_poller import StreamPoller
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 _BACKLOG = 128
@@ -34,6 +40,8 @@ def dynamodb_endpoint() -> Iterator[Endpoint]:
     """The DynamoDB to use: the configured one, or a fresh embedded server for this process."""
     configured = next((os.environ[v] for v in _ENDPOINT_VARIABLES if os.environ.get(v)), None)
     if configured is not None:
+        # Emulators serve DynamoDB Streams on the same port as DynamoDB.
+        os.environ.setdefault("AWS_ENDPOINT_URL_DYNAMODB_STREAMS", configured)
         yield Endpoint(configured, embedded=False)
         return
     from ops.embedded_dynamodb import EmbeddedDynamoDB
@@ -43,7 +51,7 @@ def dynamodb_endpoint() -> Iterator[Endpoint]:
     # The embedded server needs no real credentials, and must never be sent real ones.
     os.environ.update(
         AWS_ENDPOINT_URL_DYNAMODB=url,
-        AWS_ENDPOINT_URL_DYNAMODBSTREAMS=url,
+        AWS_ENDPOINT_URL_DYNAMODB_STREAMS=url,
         AWS_ACCESS_KEY_ID="local",
         AWS_SECRET_ACCESS_KEY="local",
     )
@@ -55,11 +63,41 @@ def dynamodb_endpoint() -> Iterator[Endpoint]:
         server.stop()
 
 
+def quiet_lambda_output() -> None:
+    """Locally the poller prints one line per batch; Powertools' JSON log lines and metric
+    blobs would bury it (set POWERTOOLS_LOG_LEVEL / POWERTOOLS_METRICS_DISABLED to see them)."""
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+
+
+def log(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+@contextmanager
+def stream_poller(app: Chalice, context: app_context.Context) -> Iterator[None]:
+    """The registered stream handlers, fed from the tables' streams on a background thread."""
+    settings = context.settings
+    streams = boto3.session.Session().client(
+        "dynamodbstreams", region_name=settings.region, config=CLIENT_CONFIG
+    )
+    poller = StreamPoller(app, context.client, streams, region=settings.region, log=log)
+    stop = threading.Event()
+    thread = threading.Thread(target=poller.run, args=(stop,), name="stream-poller", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+
 def serve(host: str, port: int, stage: str = "dev") -> None:
     """Run until Ctrl-C or SIGTERM."""
     from chalice.cli import create_local_server
     from chalice.cli.factory import CLIFactory
 
+    quiet_lambda_output()
     with dynamodb_endpoint() as endpoint:
         # Loads app.py the way `chalice local` does, with the stage's environment variables.
         server = create_local_server(CLIFactory(str(PROJECT_DIR)), host, port, stage)
@@ -74,14 +112,37 @@ def serve(host: str, port: int, stage: str = "dev") -> None:
         _stop_on_sigterm(server.server.shutdown)
         bound_host, bound_port = server.server.server_address[:2]
         where = "embedded" if endpoint.embedded else "external"
-        print(f"DynamoDB ({where}): {endpoint.url}")
-        print(f"API: http://{bound_host}:{bound_port}/api  (Ctrl-C to stop)", flush=True)
-        try:
-            server.server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.server.server_close()
+        with stream_poller(server.app_object, context):
+            print(f"DynamoDB ({where}): {endpoint.url}")
+            print(f"API: http://{bound_host}:{bound_port}/api  (Ctrl-C to stop)", flush=True)
+            try:
+                server.server.serve_forever()
+            except KeyboardInterrupt:
+                pass
+            finally:
+                server.server.server_close()
+    print("stopped", flush=True)
+
+
+def stream_worker(stage: str, start_at: str) -> None:
+    """Only the stream handlers, against whatever DynamoDB is configured (e.g. AWS), until
+    Ctrl-C or SIGTERM: for hosts that are not Lambda. Processing is idempotent, so starting
+    from TRIM_HORIZON again after a restart repeats work but changes nothing."""
+    from chalice.cli.factory import CLIFactory
+
+    app = CLIFactory(str(PROJECT_DIR)).create_config_obj(chalice_stage_name=stage).chalice_app
+    app_context.reset()
+    context = app_context.get_context()
+    settings = context.settings
+    streams = boto3.session.Session().client(
+        "dynamodbstreams", region_name=settings.region, config=CLIENT_CONFIG
+    )
+    poller = StreamPoller(app, context.client, streams, region=settings.region, start_at=start_at)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    print(f"stream worker: {', '.join(s.table for s in poller.sources) or '스트림 없음'}")
+    with suppress(KeyboardInterrupt):
+        poller.run(stop)
     print("stopped", flush=True)
 
 

@@ -24,7 +24,7 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         "AWS_SESSION_TOKEN",
         "AWS_ENDPOINT_URL",
         "AWS_ENDPOINT_URL_DYNAMODB",
-        "AWS_ENDPOINT_URL_DYNAMODBSTREAMS",
+        "AWS_ENDPOINT_URL_DYNAMODB_STREAMS",
         "DEPARTMENTS_TABLE",
         "EVENTS_TABLE",
         "DEPARTMENT_NAMES_TABLE",

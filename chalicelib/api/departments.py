@@ -59,5 +59,6 @@ def update_department(department_id: str) -> Response:
 def delete_department(department_id: str) -> Response:
     request = departments.current_request
     department_id = checked_id(department_id, "department")
-    get_context().departments.delete(department_id, cascade=flag_param(request, "cascade"))
+    cascade = flag_param(request, "cascade")
+    get_context().departments.delete(department_id, cascade=cascade, actor=actor(request))
     return json_response(None, 204)

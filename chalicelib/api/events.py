@@ -74,9 +74,10 @@ def update_event(department_id: str, event_id: str) -> Response:
 @events.route("/events/{department_id}/{event_id}", methods=["DELETE"])
 @handles_errors
 def delete_event(department_id: str, event_id: str) -> Response:
+    request = events.current_request
     department_id = checked_id(department_id, "department")
     event_id = checked_id(event_id, "event")
-    get_context().events.delete(department_id, event_id)
+    get_context().events.delete(department_id, event_id, actor(request))
     return json_response(None, 204)
 
 

@@ -82,3 +82,35 @@ def slice_page(
         return page, None
     last = page[-1]
     return page, {name: str(last[name]) for name in key_names}
+
+
+def deletion_stamp(actor: str, now: str) -> dict[str, Any]:
+    """UpdateItem parts that record who is about to delete an item.
+
+    A delete leaves no new image, so the stream would not know who deleted. The actor is
+    written onto the item just before, and the REMOVE record's old image carries it. The stream
+    handlers treat this write as housekeeping: it never shows up as a change of its own."""
+    return {
+        "UpdateExpression": "SET #deleted_by = :deleted_by, #deleted_at = :deleted_at",
+        "ExpressionAttributeNames": {"#deleted_by": "deleted_by", "#deleted_at": "deleted_at"},
+        "ExpressionAttributeValues": {
+            ":deleted_by": to_value(actor),
+            ":deleted_at": to_value(now),
+        },
+    }
+
+
+def with_guard(update: dict[str, Any], guard: Mapping[str, Any]) -> dict[str, Any]:
+    """An update's parts joined with a `condition(...)`, placeholders merged."""
+    return {
+        **update,
+        "ConditionExpression": guard["ConditionExpression"],
+        "ExpressionAttributeNames": {
+            **update.get("ExpressionAttributeNames", {}),
+            **guard.get("ExpressionAttributeNames", {}),
+        },
+        "ExpressionAttributeValues": {
+            **update.get("ExpressionAttributeValues", {}),
+            **guard.get("ExpressionAttributeValues", {}),
+        },
+    }

@@ -30,11 +30,13 @@ from chalicelib.repositories._common import (
     CCF,
     EXISTS,
     Clock,
+    deletion_stamp,
     new_id,
     slice_page,
     unchanged_since,
     update_request,
     utc_now,
+    with_guard,
 )
 from chalicelib.settings import Settings
 from chalicelib.tables import EVENT_DATE_INDEX
@@ -160,16 +162,16 @@ class DepartmentRepository:
             # Someone else changed or deleted the department in between: read it again.
         raise ConcurrentModification(f"Department '{department_id}'")
 
-    def delete(self, department_id: str, *, cascade: bool) -> None:
+    def delete(self, department_id: str, *, cascade: bool, actor: str) -> None:
         failed_attempts = 0
         while failed_attempts < _OPTIMISTIC_ATTEMPTS:
             current = self._read(department_id)
             if current.get("event_count", 0) > 0:
                 if not cascade:
                     raise DepartmentHasEvents(department_id)
-                if self._delete_events(department_id):
+                if self._delete_events(department_id, actor):
                     continue
-            else:
+            elif self._stamp(department_id, current, actor):
                 delete = {"TableName": self._table, "Key": _key(department_id)}
                 with storage_errors():
                     codes = transact_write(
@@ -184,7 +186,18 @@ class DepartmentRepository:
             failed_attempts += 1
         raise ConcurrentModification(f"Department '{department_id}'")
 
-    def _delete_events(self, department_id: str) -> bool:
+    def _stamp(self, department_id: str, current: dict[str, Any], actor: str) -> bool:
+        """Record the deleter on the department (see deletion_stamp). False if it changed
+        or gained events since it was read."""
+        stamp = with_guard(deletion_stamp(actor, self._clock()), _unchanged_and_empty(current))
+        with storage_errors():
+            try:
+                self._client.update_item(TableName=self._table, Key=_key(department_id), **stamp)
+            except self._client.exceptions.ConditionalCheckFailedException:
+                return False
+        return True
+
+    def _delete_events(self, department_id: str, actor: str) -> bool:
         """Delete one chunk of the department's events, moving its counter in the same step.
         True if that chunk is gone."""
         with storage_errors():
@@ -202,6 +215,17 @@ class DepartmentRepository:
             # updates lag the table by a moment): give it that moment before reading again.
             time.sleep(0.2)
             return False
+        stamp = deletion_stamp(actor, self._clock())
+        stamps: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self._events,
+                    "Key": {"id": {"S": event_id}, "department_id": {"S": department_id}},
+                    **with_guard(stamp, EXISTS),
+                }
+            }
+            for event_id in ids
+        ]
         deletes: list[dict[str, Any]] = [
             {
                 "Delete": {
@@ -224,6 +248,8 @@ class DepartmentRepository:
         with storage_errors():
             # A cancelled chunk means another writer removed one of these events first; the
             # caller reads the counter again and carries on with what is left.
+            if transact_write(self._client, stamps) is not None:
+                return False
             return transact_write(self._client, [counter, *deletes]) is None
 
     def _read(self, department_id: str) -> dict[str, Any]:

@@ -11,10 +11,12 @@ from chalicelib.repositories._common import (
     EXISTS,
     Clock,
     condition,
+    deletion_stamp,
     new_id,
     slice_page,
     update_request,
     utc_now,
+    with_guard,
 )
 from chalicelib.settings import Settings
 from chalicelib.tables import EVENT_DATE_INDEX
@@ -106,12 +108,13 @@ class EventRepository:
         # A token only continues the listing (department and filters) that produced it.
         scope = f"events|{department_id}|{date_from or ''}|{date_to or ''}"
         if next_token is not None:
-            start = decode_token(next_token, scope, frozenset(_PAGE_KEY))
+            start = decode_token(
+                next_token, scope, frozenset(_PAGE_KEY), fixed={"department_id": department_id}
+            )
             # DynamoDB rejects a start key outside the key condition: refuse it here as a 400.
             start_date = start["event_date"]
             if (
-                start["department_id"] != department_id
-                or not is_calendar_date(start_date)
+                not is_calendar_date(start_date)
                 or (date_from is not None and start_date < date_from)
                 or (date_to is not None and start_date > date_to)
             ):
@@ -137,15 +140,21 @@ class EventRepository:
                 raise EventNotFound(department_id, event_id) from None
         return Event.model_validate(from_item(response["Attributes"]))
 
-    def delete(self, department_id: str, event_id: str) -> None:
-        delete = {"TableName": self._table, "Key": _key(department_id, event_id), **EXISTS}
+    def delete(self, department_id: str, event_id: str, actor: str) -> None:
+        key: dict[str, Any] = {"TableName": self._table, "Key": _key(department_id, event_id)}
+        delete = {**key, **EXISTS}
+        stamp = with_guard(deletion_stamp(actor, self._clock()), EXISTS)
         with storage_errors():
+            try:
+                self._client.update_item(**key, **stamp)
+            except self._client.exceptions.ConditionalCheckFailedException:
+                raise EventNotFound(department_id, event_id) from None
             codes = transact_write(
                 self._client, [{"Delete": delete}, self._count_events(department_id, -1)]
             )
             if codes is None:
                 return
-            if codes[0] == CCF:
+            if codes[0] == CCF:  # deleted by someone else since the stamp
                 raise EventNotFound(department_id, event_id)
             # The event exists but its department does not (written by another tool): there is
             # no counter to move, so the event goes on its own.

@@ -9,6 +9,14 @@ from chalicelib.tables import table_definitions
 from ops.create_tables import TableMismatch, ensure_tables
 
 
+def names() -> list[str]:
+    return [definition.name for definition in table_definitions(get_settings())]
+
+
+def created(*tables: str) -> list[str]:
+    return [f"✓ {table} 테이블이 생성되었습니다." for table in tables]
+
+
 def run(client: Any) -> list[str]:
     lines: list[str] = []
     ensure_tables(client, table_definitions(get_settings()), lines.append)
@@ -17,11 +25,8 @@ def run(client: Any) -> list[str]:
 
 def test_creates_every_missing_table_with_streams(dynamodb):
     lines = run(dynamodb)
-    assert lines == [
-        "✓ departments 테이블이 생성되었습니다.",
-        "✓ events 테이블이 생성되었습니다.",
-        "✓ departments-names 테이블이 생성되었습니다.",
-    ]
+    assert lines == created(*names())
+    assert names()[:3] == ["departments", "events", "departments-names"]
     events = dynamodb.describe_table(TableName="events")["Table"]
     assert events["StreamSpecification"] == {
         "StreamEnabled": True,
@@ -35,7 +40,7 @@ def test_a_second_run_changes_nothing(dynamodb):
     before = {t: dynamodb.describe_table(TableName=t)["Table"] for t in ("departments", "events")}
     lines = run(dynamodb)
     assert all("이미 존재합니다." in line for line in lines)
-    assert len(lines) == 3
+    assert len(lines) == len(names())
     after = {t: dynamodb.describe_table(TableName=t)["Table"] for t in ("departments", "events")}
     assert {t: a["LatestStreamArn"] for t, a in after.items()} == {
         t: b["LatestStreamArn"] for t, b in before.items()
@@ -80,10 +85,7 @@ def test_adopts_a_hand_made_table_enabling_its_stream_and_keeping_its_data(dynam
     assert table["StreamSpecification"]["StreamEnabled"] is True
     assert table["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
     assert dynamodb.get_item(TableName="departments", Key={"id": {"S": "d1"}})["Item"] == item
-    assert lines[1:] == [
-        "✓ events 테이블이 생성되었습니다.",
-        "✓ departments-names 테이블이 생성되었습니다.",
-    ]
+    assert lines[1:] == created(*names()[1:])
 
 
 def test_a_table_with_other_keys_is_refused_naming_the_difference(dynamodb):
@@ -140,9 +142,9 @@ def test_waits_until_new_tables_and_their_indexes_are_active(dynamodb, monkeypat
     monkeypatch.setattr("ops.create_tables.time.sleep", sleeps.append)
     client = CreatingFirst(dynamodb)
     lines = run(client)
-    assert len(lines) == 3
-    assert client.pending == {"departments": 0, "events": 0, "departments-names": 0}
-    assert len(sleeps) == 9  # three CREATING answers per table were waited out
+    assert lines == created(*names())
+    assert client.pending == dict.fromkeys(names(), 0)
+    assert len(sleeps) == 3 * len(names())  # three CREATING answers per table were waited out
 
 
 def test_gives_up_waiting_with_a_timeout(dynamodb, monkeypatch):

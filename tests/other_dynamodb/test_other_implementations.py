@@ -20,6 +20,8 @@ from pathlib import Path
 import boto3
 import pytest
 
+from chalicelib.settings import Settings
+from chalicelib.tables import table_definitions
 from tests.e2e.local_stack import LocalStack
 from tests.e2e.walkthrough import guide_walkthrough, simultaneous_creates_of_one_name
 
@@ -142,9 +144,10 @@ def test_create_tables_waits_for_tables_that_start_creating(dynalite):
         aws_access_key_id="local",
         aws_secret_access_key="local",
     )
-    for name in ("departments", "events", "departments-names"):
+    tables = [d.name for d in table_definitions(Settings.from_environ({}))]
+    for name in tables:
         table = client.describe_table(TableName=name)["Table"]
         assert table["TableStatus"] == "ACTIVE"
         assert all(i["IndexStatus"] == "ACTIVE" for i in table.get("GlobalSecondaryIndexes", []))
-    assert len(result.stdout.splitlines()) == 3
+    assert len(result.stdout.splitlines()) == len(tables)
     assert all("테이블이 생성되었습니다." in line for line in result.stdout.splitlines())

@@ -1,0 +1,101 @@
+"""Reading what the stream handlers wrote: audit history and department inboxes (newest first)."""
+
+from typing import Any
+
+from chalicelib.dynamo import DynamoDBClient, storage_errors, to_item
+from chalicelib.models import AuditEntry, Notification
+from chalicelib.pagination import decode_token, encode_token
+from chalicelib.repositories._common import slice_page
+from chalicelib.settings import Settings
+from chalicelib.tables import AUDIT_DATE_INDEX
+
+
+class ChangeRepository:
+    def __init__(self, client: DynamoDBClient, settings: Settings) -> None:
+        self._client = client
+        self._audit = settings.audit_table
+        self._inbox = settings.notifications_table
+
+    def event_history(
+        self, department_id: str, event_id: str, limit: int, next_token: str | None
+    ) -> tuple[list[AuditEntry], str | None]:
+        entity_key = f"event#{department_id}#{event_id}"
+        return self._history(entity_key, limit, next_token)
+
+    def department_history(
+        self, department_id: str, limit: int, next_token: str | None
+    ) -> tuple[list[AuditEntry], str | None]:
+        return self._history(f"department#{department_id}", limit, next_token)
+
+    def audit_for_date(
+        self, date: str, limit: int, next_token: str | None
+    ) -> tuple[list[AuditEntry], str | None]:
+        """Every change of one UTC day, through the date index (never a Scan)."""
+        items, token = self._query(
+            table=self._audit,
+            index=AUDIT_DATE_INDEX,
+            partition=("date", date),
+            key_names=("date", "change_key", "entity_key"),
+            scope=f"audit-date|{date}",
+            limit=limit,
+            next_token=next_token,
+        )
+        return [AuditEntry.model_validate(item) for item in items], token
+
+    def notifications(
+        self, department_id: str, limit: int, next_token: str | None
+    ) -> tuple[list[Notification], str | None]:
+        items, token = self._query(
+            table=self._inbox,
+            index=None,
+            partition=("department_id", department_id),
+            key_names=("department_id", "change_key"),
+            scope=f"inbox|{department_id}",
+            limit=limit,
+            next_token=next_token,
+        )
+        return [Notification.model_validate(item) for item in items], token
+
+    def _history(
+        self, entity_key: str, limit: int, next_token: str | None
+    ) -> tuple[list[AuditEntry], str | None]:
+        items, token = self._query(
+            table=self._audit,
+            index=None,
+            partition=("entity_key", entity_key),
+            key_names=("entity_key", "change_key"),
+            scope=f"audit|{entity_key}",
+            limit=limit,
+            next_token=next_token,
+        )
+        return [AuditEntry.model_validate(item) for item in items], token
+
+    def _query(
+        self,
+        *,
+        table: str,
+        index: str | None,
+        partition: tuple[str, str],
+        key_names: tuple[str, ...],
+        scope: str,
+        limit: int,
+        next_token: str | None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        name, value = partition
+        params: dict[str, Any] = {
+            "TableName": table,
+            "KeyConditionExpression": "#p = :p",
+            "ExpressionAttributeNames": {"#p": name},
+            "ExpressionAttributeValues": {":p": {"S": value}},
+            "ScanIndexForward": False,  # newest first
+            "Limit": limit + 1,
+        }
+        if index is not None:
+            params["IndexName"] = index
+        if next_token is not None:
+            start = decode_token(next_token, scope, frozenset(key_names), fixed={name: value})
+            params["ExclusiveStartKey"] = to_item(start)
+        with storage_errors():
+            response = self._client.query(**params)
+        items, last_key = slice_page(response.get("Items", []), limit, key_names)
+        return items, None if last_key is None else encode_token(scope, last_key)

@@ -1,0 +1,152 @@
+"""Where effects go: the audit log and the inbox (BatchWriteItem), parked records, and the
+delivery markers that keep external sends at most once."""
+
+import hashlib
+import json
+import random
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.dynamo import DynamoDBClient, error_code, to_item
+from chalicelib.repositories._common import utc_now
+from chalicelib.settings import Settings
+from chalicelib.streams.channels import Channel
+from chalicelib.streams.effects import Effects
+
+BATCH_WRITE_LIMIT = 25
+
+
+class ChangeLog:
+    """Writes the audit entries and inbox notifications of a batch, 25 items per request.
+
+    Every item's key comes from its stream record, so writing it again (a redelivered batch)
+    leaves the same item: at-least-once in, exactly-once in effect."""
+
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        settings: Settings,
+        *,
+        attempts: int = 8,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._client = client
+        self._audit = settings.audit_table
+        self._inbox = settings.notifications_table
+        self._attempts = attempts
+        self._sleep = sleep
+        self.requests = 0
+
+    def write(self, effects: Sequence[Effects]) -> int:
+        """Write everything; return how many leading effects are completely written."""
+        puts: list[tuple[int, str, dict[str, Any]]] = []
+        for index, effect in enumerate(effects):
+            if effect.change is None:
+                continue
+            if effect.audit is not None:
+                item = {
+                    "entity_key": effect.change.entity_key,
+                    "change_key": effect.change.change_key,
+                    "date": effect.change.at[:10],
+                    **effect.audit.model_dump(),
+                }
+                puts.append((index, self._audit, item))
+            if effect.notification is not None:
+                item = {"change_key": effect.change.change_key, **effect.notification.model_dump()}
+                puts.append((index, self._inbox, item))
+        for start in range(0, len(puts), BATCH_WRITE_LIMIT):
+            chunk = puts[start : start + BATCH_WRITE_LIMIT]
+            if not self._write_chunk(chunk):
+                return chunk[0][0]
+        return len(effects)
+
+    def _write_chunk(self, chunk: list[tuple[int, str, dict[str, Any]]]) -> bool:
+        pending: dict[str, Any] = {}
+        for _, table, item in chunk:
+            pending.setdefault(table, []).append({"PutRequest": {"Item": to_item(item)}})
+        for attempt in range(self._attempts):
+            try:
+                self.requests += 1
+                response = self._client.batch_write_item(RequestItems=pending)
+            except (ClientError, BotoCoreError):
+                # Throttled past the client's own retries, or unreachable: transient.
+                return False
+            pending = dict(response.get("UnprocessedItems") or {})
+            if not pending:
+                return True
+            # Exponential backoff with full jitter, so throttled writers spread out.
+            self._sleep(random.uniform(0, min(2.0, 0.05 * 2**attempt)))
+        return False
+
+
+class Parking:
+    """Records that can never be processed, kept with their error for a person to look at."""
+
+    def __init__(self, client: DynamoDBClient, settings: Settings) -> None:
+        self._client = client
+        self._table = settings.failed_records_table
+
+    def park(self, record: dict[str, Any], error: Exception) -> None:
+        stream = record.get("dynamodb") if isinstance(record, dict) else None
+        item = {
+            "event_id": str(record.get("eventID") or _fallback_id(record)),
+            "event_source_arn": str(record.get("eventSourceARN", "")),
+            "sequence_number": str((stream or {}).get("SequenceNumber", "")),
+            "record": json.dumps(record, ensure_ascii=False, default=str),
+            "error": f"{type(error).__name__}: {error}",
+            "failed_at": utc_now(),
+        }
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=to_item(item),
+                ConditionExpression="attribute_not_exists(event_id)",
+            )
+        except ClientError as failure:
+            if error_code(failure) != "ConditionalCheckFailedException":
+                raise  # not parked: transient, the record is retried
+
+
+class Deliveries:
+    """Sends each notification to the external channels at most once per stream record.
+
+    A marker is claimed with a conditional put before sending; a redelivered record finds it
+    and skips the send. A send that fails releases its marker so the retry sends again."""
+
+    def __init__(
+        self, client: DynamoDBClient, settings: Settings, channels: Sequence[Channel]
+    ) -> None:
+        self._client = client
+        self._table = settings.deliveries_table
+        self.channels = list(channels)
+        self.sent = 0
+
+    def deliver(self, effects: Effects) -> None:
+        if effects.notification is None or effects.change is None:
+            return
+        for channel in self.channels:
+            marker = {"delivery_id": {"S": f"{channel.name}#{effects.change.event_id}"}}
+            try:
+                self._client.put_item(
+                    TableName=self._table,
+                    Item={**marker, "claimed_at": {"S": utc_now()}},
+                    ConditionExpression="attribute_not_exists(delivery_id)",
+                )
+            except ClientError as error:
+                if error_code(error) == "ConditionalCheckFailedException":
+                    continue  # sent before, by an earlier delivery of this record
+                raise
+            try:
+                channel.send(effects.notification)
+            except Exception:
+                self._client.delete_item(TableName=self._table, Key=marker)
+                raise
+            self.sent += 1
+
+
+def _fallback_id(record: Any) -> str:
+    raw = json.dumps(record, sort_keys=True, default=str).encode()
+    return "sha256:" + hashlib.sha256(raw).hexdigest()

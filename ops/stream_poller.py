@@ -1,0 +1,202 @@
+"""Feeds DynamoDB stream records to the app's registered stream handlers, as Lambda would.
+
+`chalice local` never runs stream handlers; this does, for `make run` (the embedded DynamoDB)
+and for `manage.py stream-worker` (any DynamoDB, for hosts that are not Lambda). For each
+handler registered with `@app.on_dynamodb_record` it finds the table's stream, reads every
+shard in order (parents before children) with GetRecords, builds the event Lambda would
+deliver (with the handler's batch size), invokes the handler through the Chalice app, and
+honours `batchItemFailures`: the shard is read again from the lowest failed sequence number,
+after a growing pause.
+"""
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from chalice.app import Chalice, DynamoDBEventConfig
+from chalice.local import LambdaContext
+
+from chalicelib.dynamo import DynamoDBClient
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
+else:
+    DynamoDBStreamsClient = Any
+
+Log = Callable[[str], None]
+_MAX_BACKOFF = 5.0
+
+
+@dataclass
+class _Shard:
+    shard_id: str
+    parent_id: str | None
+    iterator: str | None = None
+    finished: bool = False
+    failures: int = 0
+    retry_at: float = 0.0
+
+
+@dataclass
+class _Source:
+    handler_name: str
+    table: str
+    stream_arn: str
+    batch_size: int
+    shards: dict[str, _Shard] = field(default_factory=dict)
+
+
+def table_of(stream_arn: str) -> str:
+    """arn:aws:dynamodb:region:account:table/NAME/stream/LABEL → NAME"""
+    resource = stream_arn.split(":", 5)[-1]
+    parts = resource.split("/")
+    if len(parts) < 2 or parts[0] != "table":
+        raise ValueError(f"not a DynamoDB stream ARN: {stream_arn}")
+    return parts[1]
+
+
+class StreamPoller:
+    def __init__(
+        self,
+        app: Chalice,
+        dynamodb: DynamoDBClient,
+        streams: DynamoDBStreamsClient,
+        *,
+        region: str,
+        log: Log = print,
+        start_at: str = "TRIM_HORIZON",
+        idle_seconds: float = 0.2,
+    ) -> None:
+        self._app = app
+        self._dynamodb = dynamodb
+        self._streams = streams
+        self._region = region
+        self._log = log
+        self._start_at = start_at
+        self._idle = idle_seconds
+        self.sources = self._find_sources()
+
+    def _find_sources(self) -> list[_Source]:
+        sources = []
+        for config in self._app.event_sources:
+            if not isinstance(config, DynamoDBEventConfig):
+                continue
+            table = table_of(config.stream_arn)
+            description = self._dynamodb.describe_table(TableName=table)["Table"]
+            stream_arn = description.get("LatestStreamArn")
+            if not stream_arn or not description.get("StreamSpecification", {}).get(
+                "StreamEnabled"
+            ):
+                self._log(
+                    f"⚠ {table}: 이 DynamoDB에는 스트림이 없습니다 — "
+                    f"{config.name} 핸들러(감사 로그·알림)는 실행되지 않습니다."
+                )
+                continue
+            sources.append(_Source(config.name, table, stream_arn, config.batch_size))
+        return sources
+
+    def run(self, stop: threading.Event) -> None:
+        """Poll until `stop` is set. A stream that cannot be read is retried with a growing
+        pause, and the same error is reported once, not on every attempt."""
+        errors: dict[str, str] = {}
+        pause = self._idle
+        while not stop.is_set():
+            busy, failing = False, False
+            for source in self.sources:
+                try:
+                    busy |= self.poll(source)
+                    errors.pop(source.table, None)
+                except (ClientError, BotoCoreError) as error:
+                    failing = True
+                    if errors.get(source.table) != str(error):
+                        errors[source.table] = str(error)
+                        self._log(f"⚠ {source.table} 스트림을 읽지 못했습니다: {error}")
+            pause = min(_MAX_BACKOFF, pause * 2) if failing else self._idle
+            if not busy:
+                stop.wait(pause)
+
+    def poll(self, source: _Source) -> bool:
+        """One round over the source's shards. True if any records were handled."""
+        self._refresh_shards(source)
+        busy = False
+        for shard in list(source.shards.values()):
+            parent = source.shards.get(shard.parent_id or "")
+            if shard.finished or (parent is not None and not parent.finished):
+                continue
+            if shard.retry_at > time.monotonic():
+                continue
+            busy |= self._read(source, shard)
+        return busy
+
+    def _refresh_shards(self, source: _Source) -> None:
+        open_shards = [s for s in source.shards.values() if not s.finished]
+        if source.shards and open_shards:
+            return  # only look for new shards once every known one is closed and read
+        description = self._streams.describe_stream(StreamArn=source.stream_arn)
+        for shard in description["StreamDescription"].get("Shards", []):
+            shard_id = shard["ShardId"]
+            if shard_id not in source.shards:
+                source.shards[shard_id] = _Shard(shard_id, shard.get("ParentShardId"))
+
+    def _read(self, source: _Source, shard: _Shard) -> bool:
+        if shard.iterator is None:
+            shard.iterator = self._streams.get_shard_iterator(
+                StreamArn=source.stream_arn,
+                ShardId=shard.shard_id,
+                ShardIteratorType=self._start_at,  # type: ignore[arg-type]
+            )["ShardIterator"]
+        response = self._streams.get_records(ShardIterator=shard.iterator, Limit=source.batch_size)
+        records = [self._as_lambda_record(r, source) for r in response.get("Records", [])]
+        next_iterator = response.get("NextShardIterator")
+        if not records:
+            shard.iterator = next_iterator
+            shard.finished = next_iterator is None
+            return False
+        failed_at = self._invoke(source, records)
+        if failed_at is None:
+            shard.iterator, shard.failures = next_iterator, 0
+            shard.finished = next_iterator is None
+            lag = time.time() - min(r["dynamodb"]["ApproximateCreationDateTime"] for r in records)
+            self._log(f"stream {source.table}: {len(records)}건 처리 (지연 {lag:.1f}s)")
+            return True
+        # Read again from the first failed record, after a pause that grows with each failure.
+        shard.failures += 1
+        pause = min(_MAX_BACKOFF, 0.2 * 2 ** (shard.failures - 1))
+        shard.retry_at = time.monotonic() + pause
+        shard.iterator = self._streams.get_shard_iterator(
+            StreamArn=source.stream_arn,
+            ShardId=shard.shard_id,
+            ShardIteratorType="AT_SEQUENCE_NUMBER",
+            SequenceNumber=failed_at,
+        )["ShardIterator"]
+        self._log(f"⚠ stream {source.table}: {failed_at}부터 다시 처리합니다 ({pause:.1f}s 후)")
+        return True
+
+    def _invoke(self, source: _Source, records: list[dict[str, Any]]) -> str | None:
+        """Run the handler; the sequence number to resume from, or None if all succeeded."""
+        context = LambdaContext(source.handler_name, memory_size=512, max_runtime_ms=900_000)
+        try:
+            response = self._app.handler_map[source.handler_name]({"Records": records}, context)
+        except Exception as error:  # a whole-batch failure: Lambda would retry all of it
+            self._log(f"⚠ {source.handler_name} 실패: {type(error).__name__}: {error}")
+            return str(records[0]["dynamodb"]["SequenceNumber"])
+        failures = (response or {}).get("batchItemFailures") or []
+        if not failures:
+            return None
+        return min((str(f["itemIdentifier"]) for f in failures), key=int)
+
+    def _as_lambda_record(self, record: Any, source: _Source) -> dict[str, Any]:
+        """What GetRecords returns, in the shape Lambda delivers (epoch time, source ARN)."""
+        result: dict[str, Any] = dict(record)
+        stream = dict(result["dynamodb"])
+        moment = stream.get("ApproximateCreationDateTime")
+        if isinstance(moment, datetime):
+            stream["ApproximateCreationDateTime"] = moment.timestamp()
+        result["dynamodb"] = stream
+        result["eventSourceARN"] = source.stream_arn
+        result["awsRegion"] = self._region
+        return result

@@ -35,7 +35,9 @@ _MAX_BACKOFF = 5.0
 class _Shard:
     shard_id: str
     parent_id: str | None
-    iterator: str | None = None
+    # Where to read next: ("AFTER_SEQUENCE_NUMBER" | "AT_SEQUENCE_NUMBER", sequence number),
+    # or None for the poller's starting position.
+    position: tuple[str, str] | None = None
     finished: bool = False
     failures: int = 0
     retry_at: float = 0.0
@@ -143,38 +145,47 @@ class StreamPoller:
                 source.shards[shard_id] = _Shard(shard_id, shard.get("ParentShardId"))
 
     def _read(self, source: _Source, shard: _Shard) -> bool:
-        if shard.iterator is None:
-            shard.iterator = self._streams.get_shard_iterator(
-                StreamArn=source.stream_arn,
-                ShardId=shard.shard_id,
-                ShardIteratorType=self._start_at,  # type: ignore[arg-type]
-            )["ShardIterator"]
-        response = self._streams.get_records(ShardIterator=shard.iterator, Limit=source.batch_size)
-        records = [self._as_lambda_record(r, source) for r in response.get("Records", [])]
-        next_iterator = response.get("NextShardIterator")
+        response = self._streams.get_records(
+            ShardIterator=self._iterator(source, shard), Limit=source.batch_size
+        )
+        records = [
+            lambda_record(r, source.stream_arn, self._region) for r in response.get("Records", [])
+        ]
         if not records:
-            shard.iterator = next_iterator
-            shard.finished = next_iterator is None
+            shard.finished = response.get("NextShardIterator") is None
             return False
         failed_at = self._invoke(source, records)
         if failed_at is None:
-            shard.iterator, shard.failures = next_iterator, 0
-            shard.finished = next_iterator is None
+            shard.position = ("AFTER_SEQUENCE_NUMBER", records[-1]["dynamodb"]["SequenceNumber"])
+            shard.failures = 0
             lag = time.time() - min(r["dynamodb"]["ApproximateCreationDateTime"] for r in records)
             self._log(f"stream {source.table}: {len(records)}건 처리 (지연 {lag:.1f}s)")
             return True
         # Read again from the first failed record, after a pause that grows with each failure.
+        shard.position = ("AT_SEQUENCE_NUMBER", failed_at)
         shard.failures += 1
         pause = min(_MAX_BACKOFF, 0.2 * 2 ** (shard.failures - 1))
         shard.retry_at = time.monotonic() + pause
-        shard.iterator = self._streams.get_shard_iterator(
-            StreamArn=source.stream_arn,
-            ShardId=shard.shard_id,
-            ShardIteratorType="AT_SEQUENCE_NUMBER",
-            SequenceNumber=failed_at,
-        )["ShardIterator"]
         self._log(f"⚠ stream {source.table}: {failed_at}부터 다시 처리합니다 ({pause:.1f}s 후)")
         return True
+
+    def _iterator(self, source: _Source, shard: _Shard) -> str:
+        """A fresh iterator at the shard's position for every read. Reusing NextShardIterator
+        would save a call, but moto replaces a table's stream shard when it rolls back a
+        cancelled transaction, which strands open iterators; a fresh one always sees it all."""
+        if shard.position is None:
+            return self._streams.get_shard_iterator(
+                StreamArn=source.stream_arn,
+                ShardId=shard.shard_id,
+                ShardIteratorType=self._start_at,  # type: ignore[arg-type]
+            )["ShardIterator"]
+        kind, sequence_number = shard.position
+        return self._streams.get_shard_iterator(
+            StreamArn=source.stream_arn,
+            ShardId=shard.shard_id,
+            ShardIteratorType=kind,  # type: ignore[arg-type]
+            SequenceNumber=sequence_number,
+        )["ShardIterator"]
 
     def _invoke(self, source: _Source, records: list[dict[str, Any]]) -> str | None:
         """Run the handler; the sequence number to resume from, or None if all succeeded."""
@@ -189,14 +200,17 @@ class StreamPoller:
             return None
         return min((str(f["itemIdentifier"]) for f in failures), key=int)
 
-    def _as_lambda_record(self, record: Any, source: _Source) -> dict[str, Any]:
-        """What GetRecords returns, in the shape Lambda delivers (epoch time, source ARN)."""
-        result: dict[str, Any] = dict(record)
-        stream = dict(result["dynamodb"])
-        moment = stream.get("ApproximateCreationDateTime")
-        if isinstance(moment, datetime):
-            stream["ApproximateCreationDateTime"] = moment.timestamp()
-        result["dynamodb"] = stream
-        result["eventSourceARN"] = source.stream_arn
-        result["awsRegion"] = self._region
-        return result
+
+def lambda_record(record: Any, stream_arn: str, region: str) -> dict[str, Any]:
+    """A record as GetRecords returns it, in the shape Lambda delivers: epoch seconds for
+    ApproximateCreationDateTime (boto3 parses it into a datetime), and the source ARN and
+    region that GetRecords leaves out."""
+    result: dict[str, Any] = dict(record)
+    stream = dict(result["dynamodb"])
+    moment = stream.get("ApproximateCreationDateTime")
+    if isinstance(moment, datetime):
+        stream["ApproximateCreationDateTime"] = moment.timestamp()
+    result["dynamodb"] = stream
+    result["eventSourceARN"] = stream_arn
+    result["awsRegion"] = region
+    return result

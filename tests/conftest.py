@@ -1,6 +1,7 @@
 """Shared fixtures: an AWS-free environment, moto-backed tables and the Chalice test client."""
 
 import json
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -36,9 +37,18 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
-    context.reset()
+    reset_caches()
     yield
+    reset_caches()
+
+
+def reset_caches() -> None:
+    """Settings and clients are built once per process (once per Lambda container): forget them
+    so each test sees its own environment and its own moto."""
     context.reset()
+    handlers = sys.modules.get("chalicelib.streams.handlers")
+    if handlers is not None:
+        handlers.reset()
 
 
 @pytest.fixture

@@ -3,10 +3,12 @@
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
 from chalicelib.models import AuditEntry, Notification
 from chalicelib.streams.audit import audit_entry
 from chalicelib.streams.notifications import notification
-from chalicelib.streams.records import Change, parse_change
+from chalicelib.streams.records import Change, PermanentRecordError, parse_change
 
 
 @dataclass(frozen=True)
@@ -23,4 +25,7 @@ class Effects:
 def effects_of(record: dict[str, Any], entity_type: str) -> Effects:
     """Pure: raises PermanentRecordError for a record that can never be processed."""
     change = parse_change(record, entity_type)
-    return Effects(change=change, audit=audit_entry(change), notification=notification(change))
+    try:
+        return Effects(change=change, audit=audit_entry(change), notification=notification(change))
+    except ValidationError as error:
+        raise PermanentRecordError(f"record does not fit the model: {error}") from None

@@ -1,5 +1,6 @@
 """A DynamoDB stream record (as Lambda delivers it) → a validated, plain-JSON Change."""
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -10,6 +11,7 @@ from chalicelib.dynamo import from_item
 ACTIONS = ("INSERT", "MODIFY", "REMOVE")
 # Stream sequence numbers are decimal strings of up to 40 digits; padding makes them sort.
 _SEQUENCE_WIDTH = 40
+_YEAR_9999 = 253_402_300_800.0
 
 
 class PermanentRecordError(Exception):
@@ -70,12 +72,14 @@ def parse_change(record: Mapping[str, Any], entity_type: str) -> Change:
         event_id = str(record["eventID"])
         old = _image(stream.get("OldImage"))
         new = _image(stream.get("NewImage"))
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise PermanentRecordError(f"malformed stream record: {error!r}") from None
     if action not in ACTIONS:
         raise PermanentRecordError(f"unknown eventName {action!r}")
-    if not sequence_number.isdigit():
+    if not (sequence_number.isascii() and sequence_number.isdigit()):
         raise PermanentRecordError(f"sequence number {sequence_number!r} is not a number")
+    if not math.isfinite(approximate_time) or not 0 <= approximate_time < _YEAR_9999:
+        raise PermanentRecordError(f"ApproximateCreationDateTime {approximate_time!r} is no time")
     needed = {"INSERT": ("new",), "MODIFY": ("old", "new"), "REMOVE": ("old",)}[action]
     images = {"old": old, "new": new}
     for side in needed:

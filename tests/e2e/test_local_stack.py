@@ -3,6 +3,7 @@
 Follows the original setup guide's curl walkthrough, then the concurrency promise.
 """
 
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -98,3 +99,52 @@ def test_an_external_dynamodb_gets_tables_but_no_sample_data():
             }
         finally:
             local.stop()
+
+
+def eventually(check, timeout: float = 15.0):
+    """Poll `check` until it returns something truthy (the stream is asynchronous)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(0.1)
+
+
+def test_changes_reach_history_and_notifications_through_the_stream(stack):
+    # Given a new department with an event that is created, changed and deleted over HTTP
+    department = stack.request("POST", "/api/departments", {"name": "스트림팀"}).json
+    events_path = f"/api/events/{department['id']}"
+    event = stack.request(
+        "POST",
+        events_path,
+        {"event_date": "2024-01-25", "title": "테스트 이벤트", "time": "오후 3:00"},
+        headers={"X-Actor": "kim"},
+    ).json
+    path = f"{events_path}/{event['id']}"
+    stack.request("PATCH", path, {"time": "오후 4:00"}, headers={"X-Actor": "lee"})
+    assert stack.request("DELETE", path, headers={"X-Actor": "park"}).status == 204
+
+    # Then its history reads REMOVE, MODIFY, INSERT with the new time in the MODIFY
+    def history():
+        items = stack.request("GET", f"{path}/history").json["items"]
+        return items if len(items) == 3 else None
+
+    entries = eventually(history)
+    assert entries is not None, "the stream did not deliver the changes"
+    assert [e["action"] for e in entries] == ["REMOVE", "MODIFY", "INSERT"]
+    assert [e["actor"] for e in entries] == ["park", "lee", "kim"]
+    assert entries[1]["new_image"]["time"] == "오후 4:00"
+    # And the department has exactly three notifications, and its own INSERT in its history
+    notifications_path = f"/api/departments/{department['id']}/notifications"
+    inbox = eventually(lambda: stack.request("GET", notifications_path).json["items"])
+    assert [n["kind"] for n in inbox] == ["cancelled", "updated", "created"]
+    own = stack.request("GET", f"/api/departments/{department['id']}/history").json["items"]
+    assert [e["action"] for e in own] == ["INSERT"]
+    # And the counts stay the same however long one waits
+    time.sleep(1.5)
+    assert len(stack.request("GET", f"{path}/history").json["items"]) == 3
+    assert len(stack.request("GET", notifications_path).json["items"]) == 3
+    assert (
+        len(stack.request("GET", f"/api/departments/{department['id']}/history").json["items"]) == 1
+    )

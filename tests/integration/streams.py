@@ -1,0 +1,69 @@
+"""Helpers for stream tests: read what moto's streams hold, as Lambda would deliver it."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import boto3
+
+from ops.stream_poller import lambda_record
+
+REGION = "ap-northeast-2"
+
+
+def stream_records(dynamodb: Any, table: str) -> list[dict[str, Any]]:
+    """Every record on the table's stream so far, in Lambda's shape."""
+    streams = boto3.client("dynamodbstreams", region_name=REGION)
+    stream_arn = dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    shards = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]
+    records: list[dict[str, Any]] = []
+    for shard in shards:
+        iterator = streams.get_shard_iterator(
+            StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        response = streams.get_records(ShardIterator=iterator, Limit=1000)
+        records += [lambda_record(r, stream_arn, REGION) for r in response["Records"]]
+    return records
+
+
+def scan_all(dynamodb: Any, table: str) -> list[dict[str, Any]]:
+    items = dynamodb.scan(TableName=table, ConsistentRead=True)["Items"]
+    return sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
+
+
+class Webhook:
+    """A small HTTP server on loopback that records what it is sent and answers `status`."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.status = status
+        self.bodies: list[dict[str, Any]] = []
+        webhook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                body = json.loads(self.rfile.read(length).decode("utf-8"))
+                if webhook.status < 300:
+                    webhook.bodies.append(body)
+                self.send_response(webhook.status)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/hook"
+
+    def __enter__(self) -> "Webhook":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()

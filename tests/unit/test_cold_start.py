@@ -14,7 +14,7 @@ print(json.dumps(sorted(sys.modules)))
 """
 
 
-def test_import_app_needs_no_environment_and_loads_no_dev_or_operations_code():
+def test_import_app_needs_no_environment_and_loads_only_what_every_invocation_uses():
     result = subprocess.run(
         [sys.executable, "-c", PROBE],
         cwd=PROJECT_DIR,
@@ -29,3 +29,6 @@ def test_import_app_needs_no_environment_and_loads_no_dev_or_operations_code():
     forbidden = {"moto", "dotenv", "ops", "pytest", "werkzeug", "flask", "chalice.cli"}
     assert not forbidden & {name.split(".")[0] for name in modules} - {"chalice"}
     assert "chalice.cli" not in modules
+    # What only the stream handlers use is loaded on their first batch, not at INIT.
+    assert "aws_lambda_powertools.utilities.batch" not in modules
+    assert "chalicelib.streams.handlers" not in modules

@@ -10,11 +10,10 @@ from chalicelib.api.http import (
     json_body,
     json_response,
     model_response,
-    query_param,
+    page_params,
 )
 from chalicelib.context import get_context
 from chalicelib.models import DepartmentCreate, DepartmentPage, DepartmentUpdate, parse
-from chalicelib.pagination import parse_limit
 
 departments = Blueprint(__name__)
 
@@ -33,8 +32,8 @@ def create_department() -> Response:
 @handles_errors
 def list_departments() -> Response:
     request = departments.current_request
-    limit = parse_limit(query_param(request, "limit"))
-    items, token = get_context().departments.list_page(limit, query_param(request, "next_token"))
+    limit, next_token = page_params(request)
+    items, token = get_context().departments.list_page(limit, next_token)
     return model_response(DepartmentPage(items=items, next_token=token))
 
 

@@ -9,12 +9,12 @@ from chalicelib.api.http import (
     json_body,
     json_response,
     model_response,
+    page_params,
     query_param,
 )
 from chalicelib.context import get_context
 from chalicelib.errors import DepartmentNotFound, FieldProblem, InvalidRequest
 from chalicelib.models import EventCreate, EventPage, EventUpdate, is_calendar_date, parse
-from chalicelib.pagination import parse_limit
 
 events = Blueprint(__name__)
 
@@ -40,8 +40,7 @@ def list_events(department_id: str) -> Response:
         raise InvalidRequest(
             "from must not be after to.", fields=(FieldProblem("from", "is after to"),)
         )
-    limit = parse_limit(query_param(request, "limit"))
-    next_token = query_param(request, "next_token")
+    limit, next_token = page_params(request)
     context = get_context()
     items, token = context.events.list_page(
         department_id, date_from=date_from, date_to=date_to, limit=limit, next_token=next_token

@@ -5,11 +5,16 @@ These read what the stream handlers wrote. They answer for deleted departments a
 
 from chalice.app import Blueprint, Response
 
-from chalicelib.api.http import checked_id, handles_errors, model_response, query_param
+from chalicelib.api.http import (
+    checked_id,
+    handles_errors,
+    model_response,
+    page_params,
+    query_param,
+)
 from chalicelib.context import get_context
 from chalicelib.errors import FieldProblem, InvalidRequest
 from chalicelib.models import AuditPage, NotificationPage, is_calendar_date
-from chalicelib.pagination import parse_limit
 
 history = Blueprint(__name__)
 
@@ -20,7 +25,7 @@ def event_history(department_id: str, event_id: str) -> Response:
     request = history.current_request
     department_id = checked_id(department_id, "department")
     event_id = checked_id(event_id, "event")
-    limit, token = parse_limit(query_param(request, "limit")), query_param(request, "next_token")
+    limit, token = page_params(request)
     items, next_token = get_context().changes.event_history(department_id, event_id, limit, token)
     return model_response(AuditPage(items=items, next_token=next_token))
 
@@ -30,7 +35,7 @@ def event_history(department_id: str, event_id: str) -> Response:
 def department_history(department_id: str) -> Response:
     request = history.current_request
     department_id = checked_id(department_id, "department")
-    limit, token = parse_limit(query_param(request, "limit")), query_param(request, "next_token")
+    limit, token = page_params(request)
     items, next_token = get_context().changes.department_history(department_id, limit, token)
     return model_response(AuditPage(items=items, next_token=next_token))
 
@@ -45,7 +50,7 @@ def audit_for_date() -> Response:
             "date is required, written YYYY-MM-DD.",
             fields=(FieldProblem("date", "must be a real calendar date written YYYY-MM-DD"),),
         )
-    limit, token = parse_limit(query_param(request, "limit")), query_param(request, "next_token")
+    limit, token = page_params(request)
     items, next_token = get_context().changes.audit_for_date(date, limit, token)
     return model_response(AuditPage(items=items, next_token=next_token))
 
@@ -55,6 +60,6 @@ def audit_for_date() -> Response:
 def department_notifications(department_id: str) -> Response:
     request = history.current_request
     department_id = checked_id(department_id, "department")
-    limit, token = parse_limit(query_param(request, "limit")), query_param(request, "next_token")
+    limit, token = page_params(request)
     items, next_token = get_context().changes.notifications(department_id, limit, token)
     return model_response(NotificationPage(items=items, next_token=next_token))

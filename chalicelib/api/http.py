@@ -10,6 +10,7 @@ from chalice.app import Request, Response
 from pydantic import BaseModel
 
 from chalicelib.errors import DomainError, FieldProblem, InvalidRequest, NotFound, PayloadTooLarge
+from chalicelib.pagination import parse_limit
 
 MAX_BODY_BYTES = 64 * 1024
 JSON_TYPE = "application/json; charset=utf-8"
@@ -99,6 +100,11 @@ def query_param(request: Request, name: str) -> str | None:
     params: Mapping[str, str] = request.query_params or {}
     value = params.get(name)
     return None if value is None else str(value)
+
+
+def page_params(request: Request) -> tuple[int, str | None]:
+    """`limit` (1–100, default 50) and `next_token` of a listing."""
+    return parse_limit(query_param(request, "limit")), query_param(request, "next_token")
 
 
 def flag_param(request: Request, name: str) -> bool:

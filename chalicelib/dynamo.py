@@ -27,8 +27,10 @@ else:
     TypedItem = Mapping[str, Any]
 
 __all__ = [
+    "BATCH_WRITE_LIMIT",
     "DynamoDBClient",
     "TypedItem",
+    "batch_write",
     "cancellation_codes",
     "error_code",
     "from_item",
@@ -145,6 +147,35 @@ def transact_write(client: DynamoDBClient, items: list[dict[str, Any]]) -> list[
                 return codes
             time.sleep(random.uniform(0, 0.02 * 2**attempt))
     raise AssertionError("unreachable")
+
+
+BATCH_WRITE_LIMIT = 25
+
+
+def batch_write(
+    client: DynamoDBClient,
+    request_items: Mapping[str, list[Any]],
+    *,
+    attempts: int = 8,
+    sleep: Callable[[float], None] = time.sleep,
+    max_pause: float = 2.0,
+) -> bool:
+    """One BatchWriteItem (up to 25 requests, any tables), retried until everything is written:
+    UnprocessedItems and throttling errors are tried again after an exponentially growing,
+    fully jittered pause, so throttled writers spread out instead of hammering the table.
+    True when all was written within `attempts`; other errors are raised."""
+    pending: Mapping[str, list[Any]] = request_items
+    for attempt in range(attempts):
+        try:
+            response = client.batch_write_item(RequestItems=pending)
+            pending = response.get("UnprocessedItems") or {}
+        except ClientError as error:
+            if error_code(error) not in _THROTTLED:
+                raise
+        if not pending:
+            return True
+        sleep(random.uniform(0, min(max_pause, 0.05 * 2**attempt)))
+    return False
 
 
 def error_code(error: ClientError) -> str:

@@ -3,20 +3,17 @@ delivery markers that keep external sends at most once."""
 
 import hashlib
 import json
-import random
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.dynamo import DynamoDBClient, error_code, to_item
+from chalicelib.dynamo import BATCH_WRITE_LIMIT, DynamoDBClient, batch_write, error_code, to_item
 from chalicelib.repositories._common import utc_now
 from chalicelib.settings import Settings
 from chalicelib.streams.channels import Channel
 from chalicelib.streams.effects import Effects
-
-BATCH_WRITE_LIMIT = 25
 
 
 class ChangeLog:
@@ -39,6 +36,11 @@ class ChangeLog:
         self._attempts = attempts
         self._sleep = sleep
         self.requests = 0
+        # Counts this writer's requests (for the batch log line) without wrapping the client.
+        client.meta.events.register("before-call.dynamodb.BatchWriteItem", self._count)
+
+    def _count(self, **_: Any) -> None:
+        self.requests += 1
 
     def write(self, effects: Sequence[Effects]) -> int:
         """Write everything; return how many leading effects are completely written."""
@@ -64,22 +66,13 @@ class ChangeLog:
         return len(effects)
 
     def _write_chunk(self, chunk: list[tuple[int, str, dict[str, Any]]]) -> bool:
-        pending: dict[str, Any] = {}
+        requests: dict[str, list[Any]] = {}
         for _, table, item in chunk:
-            pending.setdefault(table, []).append({"PutRequest": {"Item": to_item(item)}})
-        for attempt in range(self._attempts):
-            try:
-                self.requests += 1
-                response = self._client.batch_write_item(RequestItems=pending)
-            except (ClientError, BotoCoreError):
-                # Throttled past the client's own retries, or unreachable: transient.
-                return False
-            pending = dict(response.get("UnprocessedItems") or {})
-            if not pending:
-                return True
-            # Exponential backoff with full jitter, so throttled writers spread out.
-            self._sleep(random.uniform(0, min(2.0, 0.05 * 2**attempt)))
-        return False
+            requests.setdefault(table, []).append({"PutRequest": {"Item": to_item(item)}})
+        try:
+            return batch_write(self._client, requests, attempts=self._attempts, sleep=self._sleep)
+        except (ClientError, BotoCoreError):
+            return False  # unreachable, or failing: transient, the records are retried
 
 
 class Parking:

@@ -6,7 +6,7 @@ PORT      ?= 8000
 STAGE     ?= dev
 SOURCES   := app.py manage.py chalicelib ops tests
 
-.PHONY: install run test test-other-dynamodb other-dynamodb lint format create-tables clean
+.PHONY: install run test test-other-dynamodb other-dynamodb lint format create-tables migrate clean
 
 install: $(VENV)/.installed
 
@@ -21,6 +21,10 @@ run: install
 
 create-tables: install
 	$(PY) manage.py create-tables
+
+# make migrate DEPARTMENTS=old/departments.json EVENTS=old/events.json [ARGS="--dry-run"]
+migrate: install
+	$(PY) manage.py migrate $(if $(DEPARTMENTS),--departments $(DEPARTMENTS)) $(if $(EVENTS),--events $(EVENTS)) $(ARGS)
 
 lint: install
 	$(BIN)/ruff check $(SOURCES)

@@ -1,4 +1,4 @@
-"""Operations CLI: `python manage.py create-tables | serve | stream-worker`.
+"""Operations CLI: `python manage.py create-tables | migrate | serve | stream-worker`.
 
 Loads `.env` (local settings, never used by the Lambda code) and turns the failures an operator
 can fix into one line that says what to do.
@@ -7,6 +7,7 @@ can fix into one line that says what to do.
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from dotenv import load_dotenv
 
@@ -30,7 +31,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="trim-horizon",
         help="where to start reading each shard (default: the oldest record kept, 24 h)",
     )
+    migrate = commands.add_parser(
+        "migrate", help="copy the legacy JSON files into DynamoDB (idempotent, verified)"
+    )
+    migrate.add_argument("--departments", type=Path, help="legacy departments JSON file")
+    migrate.add_argument("--events", type=Path, help="legacy events JSON file")
+    migrate.add_argument("--dry-run", action="store_true", help="validate and report only")
+    migrate.add_argument("--rejects", type=Path, help="write rejected records here (JSON lines)")
+    migrate.add_argument(
+        "--overwrite", action="store_true", help="replace items that already exist"
+    )
     args = parser.parse_args(argv)
+    if args.command == "migrate" and not (args.departments or args.events):
+        parser.error("migrate needs --departments PATH and/or --events PATH")
 
     load_dotenv(override=False)
     from chalicelib.settings import get_settings
@@ -39,6 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "create-tables":
             return _create_tables()
+        if args.command == "migrate":
+            return _migrate(args)
         if args.command == "stream-worker":
             from ops.local_stack import stream_worker
 
@@ -64,6 +79,23 @@ def _create_tables() -> int:
     context = get_context()
     ensure_tables(context.client, table_definitions(context.settings))
     return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from chalicelib.context import get_context
+    from ops.migration.run import migrate
+
+    context = get_context()
+    outcome = migrate(
+        context.client,
+        context.settings,
+        departments_path=args.departments,
+        events_path=args.events,
+        dry_run=args.dry_run,
+        overwrite=args.overwrite,
+        rejects_path=args.rejects,
+    )
+    return outcome.exit_code
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ __all__ = [
     "cancellation_codes",
     "error_code",
     "from_item",
+    "is_throttling",
     "make_client",
     "storage_errors",
     "to_item",
@@ -170,12 +171,16 @@ def batch_write(
             response = client.batch_write_item(RequestItems=pending)
             pending = response.get("UnprocessedItems") or {}
         except ClientError as error:
-            if error_code(error) not in _THROTTLED:
+            if not is_throttling(error):
                 raise
         if not pending:
             return True
         sleep(random.uniform(0, min(max_pause, 0.05 * 2**attempt)))
     return False
+
+
+def is_throttling(error: ClientError) -> bool:
+    return error_code(error) in _THROTTLED
 
 
 def error_code(error: ClientError) -> str:

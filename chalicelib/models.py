@@ -27,9 +27,15 @@ TIME_MAX = 50
 DESCRIPTION_MAX = 2000
 
 _DATE_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# Ids are UUIDs the server makes, or ids kept from the legacy data: short, plain ASCII.
+_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 # C0 controls and DEL; descriptions may still hold line breaks and tabs.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONTROL_EXCEPT_WHITESPACE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def is_valid_id(value: str) -> bool:
+    return bool(_ID.fullmatch(value))
 
 
 def is_calendar_date(value: str) -> bool:

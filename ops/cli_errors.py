@@ -10,6 +10,8 @@ from botocore.exceptions import (
 
 from chalicelib.dynamo import error_code
 from ops.create_tables import TableMismatch
+from ops.migration.legacy import LegacyFileError
+from ops.migration.store import MigrationError
 
 _BY_CODE = {
     "ResourceNotFoundException": (
@@ -55,6 +57,8 @@ def explain(error: BaseException, region: str) -> str | None:
             f"DynamoDB에 연결할 수 없습니다 ({error.kwargs.get('endpoint_url')}): "
             "네트워크, 리전, AWS_ENDPOINT_URL_DYNAMODB를 확인하세요."
         )
+    if isinstance(error, LegacyFileError | MigrationError):
+        return f"마이그레이션을 멈췄습니다: {error}"
     if isinstance(error, TableMismatch):
         return f"기존 테이블이 이 앱의 정의와 다릅니다: {error}"
     if isinstance(error, TimeoutError):

@@ -21,10 +21,11 @@ from chalicelib import context as app_context
 from chalicelib.dynamo import CLIENT_CONFIG
 from chalicelib.tables import table_definitions
 from ops.create_tables import ensure_tables
-from ops.sample_data import load_sample_data
+from ops.migration.run import migrate
 from ops.stream_poller import StreamPoller
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = PROJECT_DIR / "data"
 _BACKLOG = 128
 _ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL")
 
@@ -107,8 +108,18 @@ def serve(host: str, port: int, stage: str = "dev") -> None:
         context = app_context.get_context()
         ensure_tables(context.client, table_definitions(context.settings))
         if endpoint.embedded:
-            departments, events = load_sample_data(context)
-            print(f"✓ 샘플 데이터: 부서 {departments}개, 일정 {events}개")
+            outcome = migrate(
+                context.client,
+                context.settings,
+                departments_path=DATA_DIR / "departments.json",
+                events_path=DATA_DIR / "events.json",
+                out=lambda line: None,
+                progress=False,
+            )
+            print(
+                f"✓ 샘플 데이터: 부서 {outcome.departments.migrated}개, "
+                f"일정 {outcome.events.migrated}개 (data/, 마이그레이션으로)"
+            )
         _stop_on_sigterm(server.server.shutdown)
         bound_host, bound_port = server.server.server_address[:2]
         where = "embedded" if endpoint.embedded else "external"

@@ -2,7 +2,6 @@
 
 import functools
 import json
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -10,12 +9,11 @@ from chalice.app import Request, Response
 from pydantic import BaseModel
 
 from chalicelib.errors import DomainError, FieldProblem, InvalidRequest, NotFound, PayloadTooLarge
+from chalicelib.models import is_valid_id
 from chalicelib.pagination import parse_limit
 
 MAX_BODY_BYTES = 64 * 1024
 JSON_TYPE = "application/json; charset=utf-8"
-# Ids are UUIDs we generate, or ids kept from the legacy data: short, plain ASCII.
-_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _ACTOR_MAX = 200
 
 View = Callable[..., Response]
@@ -120,7 +118,7 @@ def flag_param(request: Request, name: str) -> bool:
 
 def checked_id(value: str, what: str) -> str:
     """A path id, or 404 at once for one that no item can have (no DynamoDB call)."""
-    if not _ID.fullmatch(value):
+    if not is_valid_id(value):
         raise NotFound(f"No {what} with id '{value[:140]}'.")
     return value
 

@@ -1,0 +1,1 @@
+"""`manage.py migrate`: the legacy JSON files → DynamoDB, complete, verified and idempotent."""

@@ -1,0 +1,193 @@
+"""Legacy records → validated rows, with the same rules as the API; rejects say why."""
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from chalicelib.errors import ValidationFailed
+from chalicelib.models import (
+    DepartmentCreate,
+    EventCreate,
+    department_name_key,
+    is_valid_id,
+    parse,
+)
+from ops.migration.legacy import SourceRecord
+
+# Ids made for records that have none: the same content always gets the same id, so a
+# second run finds the first run's items instead of writing them again.
+ID_NAMESPACE = uuid.UUID("6f1d3c2e-2b9a-5d4e-9c1f-0a7b3e5d8c21")
+
+DEPARTMENT_FIELDS = frozenset({"id", "name", "description", "created_at"})
+EVENT_FIELDS = frozenset(
+    {"id", "department_id", "event_date", "title", "time", "description", "created_at"}
+)
+
+
+@dataclass(frozen=True)
+class Reject:
+    kind: str  # "department" | "event"
+    where: str
+    reason: str
+    record: Any
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "where": self.where,
+            "reason": self.reason,
+            "record": self.record,
+        }
+
+
+@dataclass(frozen=True)
+class DepartmentRow:
+    id: str
+    name: str
+    description: str
+    created_at: str | None
+    where: str
+
+    @property
+    def name_key(self) -> str:
+        return department_name_key(self.name)
+
+
+@dataclass(frozen=True)
+class EventRow:
+    id: str
+    department_id: str
+    event_date: str
+    title: str
+    time: str
+    description: str
+    created_at: str | None
+    where: str
+
+
+def validate_departments(
+    records: list[SourceRecord],
+) -> tuple[list[DepartmentRow], list[Reject]]:
+    rows: list[DepartmentRow] = []
+    rejects: list[Reject] = []
+    ids: dict[str, str] = {}
+    names: dict[str, str] = {}
+    for source in records:
+        try:
+            data = _fields(source.data, DEPARTMENT_FIELDS)
+            content = parse(DepartmentCreate, _without(data, "id", "created_at"))
+            row = DepartmentRow(
+                id=_id(data, f"department:{department_name_key(content.name)}"),
+                name=content.name,
+                description=content.description,
+                created_at=_timestamp(data),
+                where=source.where,
+            )
+            if row.id in ids:
+                raise _Invalid(f"id '{row.id}' is used by {ids[row.id]} too")
+            if row.name_key in names:
+                raise _Invalid(f"name '{row.name}' is used by {names[row.name_key]} too")
+        except (_Invalid, ValidationFailed) as problem:
+            rejects.append(Reject("department", source.where, _reason(problem), source.data))
+            continue
+        ids[row.id] = names[row.name_key] = source.where
+        rows.append(row)
+    return rows, rejects
+
+
+def validate_events(records: list[SourceRecord]) -> tuple[list[EventRow], list[Reject]]:
+    """Checks each event on its own; whether its department exists is decided by the caller,
+    which knows the departments in the file and in the table."""
+    rows: list[EventRow] = []
+    rejects: list[Reject] = []
+    keys: dict[tuple[str, str], str] = {}
+    for source in records:
+        try:
+            data = _fields(source.data, EVENT_FIELDS | {"_filed_under"})
+            if "_filed_under" in data:
+                raise _Invalid(
+                    f"department_id '{data['department_id']}' differs from the department "
+                    f"'{data['_filed_under']}' it is filed under"
+                )
+            department_id = data.get("department_id")
+            if not isinstance(department_id, str) or not is_valid_id(department_id):
+                raise _Invalid("department_id: is required, an id of letters, digits and ._:-")
+            content = parse(EventCreate, _without(data, "id", "department_id", "created_at"))
+            fingerprint = json.dumps(
+                [
+                    department_id,
+                    content.event_date,
+                    content.title,
+                    content.time,
+                    content.description,
+                ],
+                ensure_ascii=False,
+            )
+            row = EventRow(
+                id=_id(data, f"event:{fingerprint}"),
+                department_id=department_id,
+                event_date=content.event_date,
+                title=content.title,
+                time=content.time,
+                description=content.description,
+                created_at=_timestamp(data),
+                where=source.where,
+            )
+            key = (row.id, row.department_id)
+            if key in keys:
+                raise _Invalid(f"id '{row.id}' is used by {keys[key]} too")
+        except (_Invalid, ValidationFailed) as problem:
+            rejects.append(Reject("event", source.where, _reason(problem), source.data))
+            continue
+        keys[key] = source.where
+        rows.append(row)
+    return rows, rejects
+
+
+class _Invalid(Exception):
+    pass
+
+
+def _fields(data: Any, allowed: frozenset[str]) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise _Invalid("not a JSON object")
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise _Invalid(f"unknown field(s): {', '.join(unknown)}")
+    return data
+
+
+def _without(data: dict[str, Any], *names: str) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k not in names}
+
+
+def _id(data: dict[str, Any], fingerprint: str) -> str:
+    if "id" not in data or data["id"] is None:
+        return str(uuid.uuid5(ID_NAMESPACE, fingerprint))
+    value = data["id"]
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)  # legacy numeric ids keep working as their decimal text
+    if not isinstance(value, str) or not is_valid_id(value):
+        raise _Invalid("id: must be 1-128 letters, digits or ._:-")
+    return value
+
+
+def _timestamp(data: dict[str, Any]) -> str | None:
+    value = data.get("created_at")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _Invalid("created_at: must be an ISO 8601 timestamp")
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise _Invalid("created_at: must be an ISO 8601 timestamp") from None
+    return value  # kept exactly as the legacy backend wrote it
+
+
+def _reason(problem: Exception) -> str:
+    if isinstance(problem, ValidationFailed) and problem.fields:
+        return "; ".join(f"{p.field}: {p.message}" for p in problem.fields)
+    return str(problem)

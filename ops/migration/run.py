@@ -1,0 +1,400 @@
+"""The migration run: read, validate, write what is missing, recount, verify, report."""
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.dynamo import DynamoDBClient, error_code
+from chalicelib.models import department_name_key
+from chalicelib.repositories._common import utc_now
+from chalicelib.settings import Settings
+from chalicelib.tables import table_definitions
+from ops.create_tables import ensure_tables
+from ops.migration.legacy import department_records, event_records
+from ops.migration.records import (
+    DepartmentRow,
+    EventRow,
+    Reject,
+    validate_departments,
+    validate_events,
+)
+from ops.migration.store import MigrationStore
+
+ACTOR = "migration"
+# Runs this small print a line per item, as the original guide's script did.
+PER_ITEM_LINES = 20
+_KIND = {"department": "부서", "event": "일정"}
+
+Out = Callable[[str], None]
+
+
+@dataclass
+class Tally:
+    migrated: int = 0
+    present: int = 0
+    rejected: int = 0
+
+
+@dataclass
+class Outcome:
+    departments: Tally = field(default_factory=Tally)
+    events: Tally = field(default_factory=Tally)
+    rejects: list[Reject] = field(default_factory=list)
+    mismatches: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        if self.mismatches:
+            return 1
+        return 2 if self.rejects else 0
+
+
+def migrate(
+    client: DynamoDBClient,
+    settings: Settings,
+    *,
+    departments_path: Path | None,
+    events_path: Path | None,
+    dry_run: bool = False,
+    overwrite: bool = False,
+    rejects_path: Path | None = None,
+    out: Out = print,
+    progress: bool | None = None,
+) -> Outcome:
+    """Everything valid in the files ends up in the tables (verified); nothing is written twice.
+    LegacyFileError (a file that cannot be read at all) is raised before anything is written."""
+    department_sources = department_records(departments_path) if departments_path else []
+    event_sources = event_records(events_path) if events_path else []
+    department_rows, rejects = validate_departments(department_sources)
+    event_rows, event_rejects = validate_events(event_sources)
+    rejects += event_rejects
+
+    outcome = Outcome(rejects=rejects)
+    total = len(department_rows) + len(event_rows)
+    out(f"🚀 마이그레이션 시작: 부서 {len(department_sources)}개, 일정 {len(event_sources)}개")
+    if dry_run:
+        out("🧪 드라이 런: 검사만 하고 아무것도 쓰지 않습니다.")
+    else:
+        ensure_tables(client, table_definitions(settings), _only_changes(out))
+    run = _Run(
+        MigrationStore(client, settings),
+        outcome,
+        out=out,
+        dry_run=dry_run,
+        overwrite=overwrite,
+        total=total,
+    )
+    written_departments = run.departments(department_rows)
+    _tally_line(outcome, "department", out, dry_run)
+    known_departments = run.known_departments(event_rows, written_departments)
+    written_events = run.events(event_rows, known_departments, _progress_bar(progress))
+    _tally_line(outcome, "event", out, dry_run)
+    if not dry_run:
+        run.recount(written_events, event_rows)
+        run.verify(written_departments, written_events, department_rows, event_rows)
+    _closing(outcome, out, dry_run, rejects_path)
+    if rejects_path is not None:
+        with rejects_path.open("w", encoding="utf-8") as file:
+            for reject in outcome.rejects:
+                file.write(json.dumps(reject.as_json(), ensure_ascii=False, default=str) + "\n")
+    return outcome
+
+
+class _Run:
+    def __init__(
+        self,
+        store: MigrationStore,
+        outcome: Outcome,
+        *,
+        out: Out,
+        dry_run: bool,
+        overwrite: bool,
+        total: int,
+    ) -> None:
+        self.store = store
+        self.settings = store.settings
+        self.outcome = outcome
+        self.out = out
+        self.dry_run = dry_run
+        self.overwrite = overwrite
+        self.chatty = total <= PER_ITEM_LINES
+        self.now = utc_now()
+
+    def departments(self, rows: list[DepartmentRow]) -> dict[str, dict[str, Any]]:
+        """Write new departments (and, with --overwrite, changed ones). Returns what was
+        written, by id. Names are claimed like the API claims them."""
+        existing = self._existing_departments([row.id for row in rows])
+        owners = self._name_owners(rows) if self.dry_run else {}
+        written: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            current = existing.get(row.id)
+            if current is not None and not self.overwrite:
+                self.outcome.departments.present += 1
+                self._item_line("•", "department", row.name, "이미 있음")
+                continue
+            item = self._department_item(row, current)
+            if self.dry_run:
+                owner = owners.get(row.name_key)
+                if owner not in (None, row.id):
+                    self._reject_name(row, owner)
+                    continue
+            else:
+                owner = self.store.put_department(item, current)
+                if owner is not None:
+                    self._reject_name(row, owner)
+                    continue
+            written[row.id] = item
+            self.outcome.departments.migrated += 1
+            self._item_line("✓", "department", row.name, "마이그레이션 완료")
+        return written
+
+    def known_departments(
+        self, events: list[EventRow], written: dict[str, dict[str, Any]]
+    ) -> set[str]:
+        """Departments an event may belong to: written now, or already in the table."""
+        wanted = {e.department_id for e in events} - set(written)
+        return set(written) | set(self._existing_departments(list(wanted)))
+
+    def events(
+        self,
+        rows: list[EventRow],
+        departments: set[str],
+        progress: Callable[[int], Any],
+    ) -> dict[tuple[str, str], dict[str, Any]]:
+        placed = []
+        for row in rows:
+            if row.department_id in departments:
+                placed.append(row)
+            else:
+                self.outcome.rejects.append(
+                    Reject(
+                        "event",
+                        row.where,
+                        f"department_id: no department '{row.department_id}' in the file "
+                        "or the table",
+                        row.__dict__,
+                    )
+                )
+        existing = self._existing_events([(r.id, r.department_id) for r in placed])
+        items: dict[tuple[str, str], dict[str, Any]] = {}
+        for row in placed:
+            current = existing.get((row.id, row.department_id))
+            if current is not None and not self.overwrite:
+                self.outcome.events.present += 1
+                self._item_line("•", "event", row.title, "이미 있음")
+                continue
+            items[(row.id, row.department_id)] = self._event_item(row, current)
+            self._item_line("✓", "event", row.title, "마이그레이션 완료")
+        self.outcome.events.migrated = len(items)
+        if not self.dry_run and items:
+            with progress(len(items)) as advance:
+                self.store.put_many(self.settings.events_table, list(items.values()), advance)
+        return items
+
+    def recount(self, written: dict[tuple[str, str], dict[str, Any]], rows: list[EventRow]) -> None:
+        """Each department that got events has its counter set from what the table holds."""
+        touched = {department_id for _, department_id in written}
+        for department_id in sorted(touched):
+            in_file = sum(1 for row in rows if row.department_id == department_id)
+            self.store.recount_events(department_id, at_least=min(in_file, len(written)))
+
+    def verify(
+        self,
+        departments: dict[str, dict[str, Any]],
+        events: dict[tuple[str, str], dict[str, Any]],
+        department_rows: list[DepartmentRow],
+        event_rows: list[EventRow],
+    ) -> None:
+        """Read everything back and compare with what the files hold."""
+        self.out("🔍 마이그레이션 검증 중...")
+        rejected = {(r.kind, r.where) for r in self.outcome.rejects}
+        expected_departments = [
+            r for r in department_rows if ("department", r.where) not in rejected
+        ]
+        expected_events = [r for r in event_rows if ("event", r.where) not in rejected]
+        stored_departments = self._existing_departments([r.id for r in expected_departments])
+        stored_events = self._existing_events([(r.id, r.department_id) for r in expected_events])
+        mismatches = self.outcome.mismatches
+        for row in expected_departments:
+            stored = stored_departments.get(row.id)
+            if stored is None:
+                mismatches.append(f"부서 '{row.name}' ({row.where})가 테이블에 없습니다")
+            elif row.id in departments:
+                mismatches += _differences(departments[row.id], stored, f"부서 '{row.name}'")
+        claims = self.store.get_many(
+            self.settings.department_names_table,
+            ["name_key"],
+            [(department_name_key(item["name"]),) for item in departments.values()],
+        )
+        for item in departments.values():
+            claim = claims.get((department_name_key(item["name"]),))
+            if claim is None or claim["department_id"] != item["id"]:
+                mismatches.append(
+                    f"부서 이름 '{item['name']}'이(가) 이 부서의 것으로 등록되지 않았습니다"
+                )
+        for event in expected_events:
+            key = (event.id, event.department_id)
+            stored = stored_events.get(key)
+            if stored is None:
+                mismatches.append(f"일정 '{event.title}' ({event.where})이(가) 테이블에 없습니다")
+            elif key in events:
+                mismatches += _differences(events[key], stored, f"일정 '{event.title}'")
+        if mismatches:
+            for line in mismatches[:20]:
+                self.out(f"✗ {line}")
+            return
+        self.out(
+            f"✅ 검증 완료: 부서 {len(expected_departments)}개, "
+            f"일정 {len(expected_events)}개가 테이블에 있습니다."
+        )
+
+    # items
+
+    def _department_item(
+        self, row: DepartmentRow, current: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        created_at = row.created_at or (current or {}).get("created_at") or self.now
+        item = {
+            "id": row.id,
+            "name": row.name,
+            "description": row.description,
+            "created_at": created_at,
+            "updated_at": created_at if current is None else self.now,
+            "version": 1 if current is None else int(current.get("version", 0)) + 1,
+            "created_by": ACTOR if current is None else current.get("created_by", ACTOR),
+            "updated_by": ACTOR,
+            "event_count": 0 if current is None else int(current.get("event_count", 0)),
+        }
+        return item
+
+    def _event_item(self, row: EventRow, current: dict[str, Any] | None) -> dict[str, Any]:
+        created_at = row.created_at or (current or {}).get("created_at") or self.now
+        return {
+            "id": row.id,
+            "department_id": row.department_id,
+            "event_date": row.event_date,
+            "title": row.title,
+            "time": row.time,
+            "description": row.description,
+            "created_at": created_at,
+            "updated_at": created_at if current is None else self.now,
+            "version": 1 if current is None else int(current.get("version", 0)) + 1,
+            "created_by": ACTOR if current is None else current.get("created_by", ACTOR),
+            "updated_by": ACTOR,
+        }
+
+    # reads that tolerate missing tables in a dry run
+
+    def _existing_departments(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        found = self._get(self.settings.departments_table, ["id"], [(i,) for i in ids])
+        return {key[0]: item for key, item in found.items()}
+
+    def _existing_events(
+        self, keys: list[tuple[str, str]]
+    ) -> dict[tuple[str, str], dict[str, Any]]:
+        found = self._get(self.settings.events_table, ["id", "department_id"], keys)
+        return {(key[0], key[1]): item for key, item in found.items()}
+
+    def _name_owners(self, rows: list[DepartmentRow]) -> dict[str, str]:
+        found = self._get(
+            self.settings.department_names_table, ["name_key"], [(r.name_key,) for r in rows]
+        )
+        return {key[0]: str(item["department_id"]) for key, item in found.items()}
+
+    def _get(
+        self, table: str, key_names: list[str], keys: list[Any]
+    ) -> dict[tuple[str, ...], dict[str, Any]]:
+        if not keys:
+            return {}
+        try:
+            return self.store.get_many(table, key_names, keys)
+        except ClientError as error:
+            if self.dry_run and error_code(error) == "ResourceNotFoundException":
+                return {}  # not created yet: a dry run treats it as empty
+            raise
+
+    # report
+
+    def _reject_name(self, row: DepartmentRow, owner: str) -> None:
+        self.outcome.rejects.append(
+            Reject(
+                "department",
+                row.where,
+                f"name: '{row.name}' is already used by department '{owner}'",
+                row.__dict__,
+            )
+        )
+
+    def _item_line(self, mark: str, kind: str, name: str, what: str) -> None:
+        if self.chatty:
+            self.out(f"{mark} {_KIND[kind]} '{name}' {what}")
+
+
+def _differences(written: dict[str, Any], stored: dict[str, Any], label: str) -> list[str]:
+    return [
+        f"{label}: {name}이(가) 다릅니다 (쓴 값 {written[name]!r}, 테이블 {stored.get(name)!r})"
+        for name in written
+        if name != "event_count" and stored.get(name) != written[name]
+    ]
+
+
+def _tally_line(outcome: Outcome, kind: str, out: Out, dry_run: bool) -> None:
+    tally = outcome.departments if kind == "department" else outcome.events
+    tally.rejected = sum(1 for reject in outcome.rejects if reject.kind == kind)
+    verb = "마이그레이션 예정" if dry_run else "마이그레이션 완료"
+    out(
+        f"✅ {_KIND[kind]} 데이터 {verb}: {tally.migrated}개 "
+        f"(이미 있음 {tally.present}개, 거부 {tally.rejected}개)"
+    )
+
+
+def _closing(outcome: Outcome, out: Out, dry_run: bool, rejects_path: Path | None) -> None:
+    if outcome.rejects:
+        where = f" — {rejects_path}에 기록했습니다" if rejects_path else ""
+        out(f"⚠ 거부된 레코드 {len(outcome.rejects)}개{where}:")
+        for reject in outcome.rejects[:PER_ITEM_LINES]:
+            out(f"  ✗ {reject.where}: {reject.reason}")
+        if len(outcome.rejects) > PER_ITEM_LINES:
+            out(f"  … 외 {len(outcome.rejects) - PER_ITEM_LINES}개")
+    if dry_run:
+        out("🧪 드라이 런이었습니다: 아무것도 쓰지 않았습니다.")
+    elif outcome.mismatches:
+        out(f"✗ 검증 실패: {len(outcome.mismatches)}개가 파일과 다릅니다")
+
+
+def _only_changes(out: Out) -> Callable[[str], None]:
+    """create-tables lines, except the plain 'already exists' ones (the usual case)."""
+
+    def report(line: str) -> None:
+        if not line.endswith("테이블이 이미 존재합니다."):
+            out(line)
+
+    return report
+
+
+def _progress_bar(enabled: bool | None) -> Callable[[int], Any]:
+    """A progress bar on a terminal (tqdm), nothing otherwise."""
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+
+    @contextmanager
+    def bar(total: int) -> Iterator[Callable[[int], None]]:
+        if not enabled:
+            yield lambda count: None
+            return
+        from tqdm import tqdm
+
+        with tqdm(total=total, unit="일정", file=sys.stderr) as shown:
+
+            def advance(count: int) -> None:
+                shown.update(count)
+
+            yield advance
+
+    return bar

@@ -1,0 +1,251 @@
+"""The migration's DynamoDB access: many items, few requests, a bounded number in flight.
+
+Existing items are found with BatchGetItem (100 keys a request), events are written with
+BatchWriteItem (25 a request), a few requests at a time; unprocessed keys and items and
+throttling are retried with jittered exponential backoff, so a throttled table slows the run
+down and never drops an item. Departments go one transaction each, because each claims its
+name in the same uniqueness table the API uses.
+"""
+
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.dynamo import (
+    BATCH_WRITE_LIMIT,
+    DynamoDBClient,
+    batch_write,
+    error_code,
+    from_item,
+    is_throttling,
+    to_item,
+    to_value,
+    transact_write,
+)
+from chalicelib.models import department_name_key
+from chalicelib.settings import Settings
+from chalicelib.tables import EVENT_DATE_INDEX
+
+BATCH_GET_LIMIT = 100
+# Throttling never fails the run: this many attempts with pauses up to 5 s is ten minutes.
+_ATTEMPTS = 120
+_MAX_PAUSE = 5.0
+
+Key = tuple[str, ...]
+_UNCLAIMED_OR_OURS = "attribute_not_exists(name_key) OR department_id = :id"
+
+
+class MigrationError(Exception):
+    pass
+
+
+class MigrationStore:
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        settings: Settings,
+        *,
+        in_flight: int = 4,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._client = client
+        self.settings = settings
+        self._in_flight = in_flight
+        self._sleep = sleep
+
+    # reads
+
+    def get_many(
+        self, table: str, key_names: Sequence[str], keys: Iterable[Key]
+    ) -> dict[Key, dict[str, Any]]:
+        """The items that exist among `keys` (consistent reads), by key."""
+        unique = list(dict.fromkeys(keys))
+        chunks = [unique[i : i + BATCH_GET_LIMIT] for i in range(0, len(unique), BATCH_GET_LIMIT)]
+        found: dict[Key, dict[str, Any]] = {}
+        for items in self._parallel(lambda chunk: self._get_chunk(table, key_names, chunk), chunks):
+            for item in items:
+                found[tuple(str(item[name]) for name in key_names)] = item
+        return found
+
+    def _get_chunk(
+        self, table: str, key_names: Sequence[str], keys: list[Key]
+    ) -> list[dict[str, Any]]:
+        request: dict[str, Any] = {
+            table: {
+                "Keys": [to_item(dict(zip(key_names, key, strict=True))) for key in keys],
+                "ConsistentRead": True,
+            }
+        }
+        items: list[dict[str, Any]] = []
+        for attempt in range(_ATTEMPTS):
+            try:
+                response = self._client.batch_get_item(RequestItems=request)
+            except ClientError as error:
+                if not is_throttling(error):
+                    raise
+            else:
+                items += [from_item(item) for item in response["Responses"].get(table, [])]
+                request = dict(response.get("UnprocessedKeys") or {})
+                if not request:
+                    return items
+            self._pause(attempt)
+        raise MigrationError(f"{table}: 읽기가 계속 제한되었습니다 (throttling)")
+
+    # writes
+
+    def put_many(
+        self,
+        table: str,
+        items: Sequence[dict[str, Any]],
+        on_written: Callable[[int], None] = lambda count: None,
+    ) -> None:
+        requests = [{"PutRequest": {"Item": to_item(item)}} for item in items]
+        chunks = [
+            requests[i : i + BATCH_WRITE_LIMIT] for i in range(0, len(requests), BATCH_WRITE_LIMIT)
+        ]
+
+        def write(chunk: list[Any]) -> None:
+            if not batch_write(
+                self._client,
+                {table: chunk},
+                attempts=_ATTEMPTS,
+                sleep=self._sleep,
+                max_pause=_MAX_PAUSE,
+            ):
+                raise MigrationError(f"{table}: 쓰기가 계속 제한되었습니다 (throttling)")
+            on_written(len(chunk))
+
+        self._parallel(write, chunks)
+
+    def put_department(self, item: dict[str, Any], existing: dict[str, Any] | None) -> str | None:
+        """Write a department with its name claim in one transaction. Returns None when done,
+        or the id of the other department that holds the name."""
+        department_id = item["id"]
+        names = self.settings.department_names_table
+        claim = {
+            "Put": {
+                "TableName": names,
+                "Item": to_item(
+                    {"name_key": department_name_key(item["name"]), "department_id": department_id}
+                ),
+                "ConditionExpression": _UNCLAIMED_OR_OURS,
+                "ExpressionAttributeValues": {":id": {"S": department_id}},
+            }
+        }
+        put: dict[str, Any] = {"TableName": self.settings.departments_table, "Item": to_item(item)}
+        actions: list[dict[str, Any]] = [claim]
+        if existing is None:
+            put["ConditionExpression"] = "attribute_not_exists(id)"
+        else:
+            put["ConditionExpression"] = "#version = :version"
+            put["ExpressionAttributeNames"] = {"#version": "version"}
+            put["ExpressionAttributeValues"] = {":version": to_value(existing.get("version", 0))}
+            old_key = department_name_key(existing["name"])
+            if old_key != department_name_key(item["name"]):
+                actions.append(
+                    {
+                        "Delete": {
+                            "TableName": names,
+                            "Key": {"name_key": {"S": old_key}},
+                            "ConditionExpression": _UNCLAIMED_OR_OURS,
+                            "ExpressionAttributeValues": {":id": {"S": department_id}},
+                        }
+                    }
+                )
+        actions.append({"Put": put})
+        for attempt in range(_ATTEMPTS):
+            try:
+                codes = transact_write(self._client, actions)
+            except ClientError as error:
+                if not is_throttling(error):
+                    raise
+                self._pause(attempt)
+                continue
+            if codes is None:
+                return None
+            if codes[0] == "ConditionalCheckFailed":
+                return self.name_owner(item["name"]) or "?"
+            raise MigrationError(
+                f"부서 '{department_id}'가 마이그레이션 도중 바뀌었습니다: 다시 실행하세요"
+            )
+        raise MigrationError("departments: 쓰기가 계속 제한되었습니다 (throttling)")
+
+    def name_owner(self, name: str) -> str | None:
+        response = self._client.get_item(
+            TableName=self.settings.department_names_table,
+            Key={"name_key": {"S": department_name_key(name)}},
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        return None if item is None else str(item["department_id"]["S"])
+
+    def recount_events(self, department_id: str, at_least: int, wait_seconds: float = 60) -> int:
+        """Set the department's event counter (see repositories/departments.py) to the number
+        of its events. Counted on the date index, which lags the table for a moment: wait
+        until it shows at least the `at_least` events this run knows are there."""
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            before = self._client.get_item(
+                TableName=self.settings.departments_table,
+                Key={"id": {"S": department_id}},
+                ConsistentRead=True,
+            ).get("Item")
+            if before is None:
+                return 0
+            count = self._count_events(department_id)
+            if count < at_least and time.monotonic() < deadline:
+                self._sleep(0.5)
+                continue
+            previous = before.get("event_count")
+            try:
+                self._client.update_item(
+                    TableName=self.settings.departments_table,
+                    Key={"id": {"S": department_id}},
+                    UpdateExpression="SET event_count = :count",
+                    # An event created through the API meanwhile moves the counter: count again.
+                    ConditionExpression=(
+                        "event_count = :previous"
+                        if previous
+                        else "attribute_not_exists(event_count)"
+                    ),
+                    ExpressionAttributeValues={
+                        ":count": to_value(count),
+                        **({":previous": previous} if previous else {}),
+                    },
+                )
+            except ClientError as error:
+                if error_code(error) == "ConditionalCheckFailedException":
+                    continue
+                raise
+            return count
+
+    def _count_events(self, department_id: str) -> int:
+        count = 0
+        params: dict[str, Any] = {
+            "TableName": self.settings.events_table,
+            "IndexName": EVENT_DATE_INDEX,
+            "KeyConditionExpression": "department_id = :d",
+            "ExpressionAttributeValues": {":d": {"S": department_id}},
+            "Select": "COUNT",
+        }
+        while True:
+            response = self._client.query(**params)
+            count += response["Count"]
+            if "LastEvaluatedKey" not in response:
+                return count
+            params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    # plumbing
+
+    def _parallel(self, work: Callable[[Any], Any], chunks: Sequence[Any]) -> list[Any]:
+        if len(chunks) <= 1:
+            return [work(chunk) for chunk in chunks]
+        with ThreadPoolExecutor(max_workers=self._in_flight) as pool:
+            return list(pool.map(work, chunks))
+
+    def _pause(self, attempt: int) -> None:
+        self._sleep(random.uniform(0, min(_MAX_PAUSE, 0.05 * 2**attempt)))

@@ -96,8 +96,8 @@ def migrate(
     written_events = run.events(event_rows, known_departments, _progress_bar(progress))
     _tally_line(outcome, "event", out, dry_run)
     if not dry_run:
-        run.recount(written_events, event_rows)
-        run.verify(written_departments, written_events, department_rows, event_rows)
+        stored_events = run.verify(written_departments, written_events, department_rows, event_rows)
+        run.recount(written_events, stored_events)
     _closing(outcome, out, dry_run, rejects_path)
     if rejects_path is not None:
         with rejects_path.open("w", encoding="utf-8") as file:
@@ -197,12 +197,17 @@ class _Run:
                 self.store.put_many(self.settings.events_table, list(items.values()), advance)
         return items
 
-    def recount(self, written: dict[tuple[str, str], dict[str, Any]], rows: list[EventRow]) -> None:
-        """Each department that got events has its counter set from what the table holds."""
+    def recount(
+        self,
+        written: dict[tuple[str, str], dict[str, Any]],
+        stored: dict[tuple[str, str], dict[str, Any]],
+    ) -> None:
+        """Each department that got events has its counter set from what the table holds:
+        at least the events the verification just read back (the index may lag behind)."""
         touched = {department_id for _, department_id in written}
         for department_id in sorted(touched):
-            in_file = sum(1 for row in rows if row.department_id == department_id)
-            self.store.recount_events(department_id, at_least=min(in_file, len(written)))
+            present = sum(1 for _, owner in stored if owner == department_id)
+            self.store.recount_events(department_id, at_least=present)
 
     def verify(
         self,
@@ -210,8 +215,8 @@ class _Run:
         events: dict[tuple[str, str], dict[str, Any]],
         department_rows: list[DepartmentRow],
         event_rows: list[EventRow],
-    ) -> None:
-        """Read everything back and compare with what the files hold."""
+    ) -> dict[tuple[str, str], dict[str, Any]]:
+        """Read everything back and compare with what the files hold. Returns the events read."""
         self.out("🔍 마이그레이션 검증 중...")
         rejected = {(r.kind, r.where) for r in self.outcome.rejects}
         expected_departments = [
@@ -248,11 +253,12 @@ class _Run:
         if mismatches:
             for line in mismatches[:20]:
                 self.out(f"✗ {line}")
-            return
+            return stored_events
         self.out(
             f"✅ 검증 완료: 부서 {len(expected_departments)}개, "
             f"일정 {len(expected_events)}개가 테이블에 있습니다."
         )
+        return stored_events
 
     # items
 

@@ -50,12 +50,12 @@ class MigrationStore:
         settings: Settings,
         *,
         in_flight: int = 4,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self._client = client
         self.settings = settings
         self._in_flight = in_flight
-        self._sleep = sleep
+        self._sleep = sleep or time.sleep
 
     # reads
 

@@ -50,6 +50,36 @@ def test_create_tables_against_a_dynamodb_endpoint_is_idempotent():
         assert second.stdout.splitlines()[0] == "✓ departments-dev 테이블이 이미 존재합니다."
 
 
+def test_migrate_exits_0_then_2_with_rejects_and_1_for_an_unreadable_file(tmp_path):
+    good = PROJECT_DIR / "data" / "departments.json"
+    bad_events = tmp_path / "events.json"
+    bad_events.write_text(
+        '[{"department_id": "dept-dev", "event_date": "2024-02-30", "title": "x"}]', "utf-8"
+    )
+    broken = tmp_path / "broken.json"
+    broken.write_text("[{", "utf-8")
+    with EmbeddedDynamoDB() as server:
+        env = {
+            "AWS_ENDPOINT_URL_DYNAMODB": server.url,
+            "AWS_ACCESS_KEY_ID": "x",
+            "AWS_SECRET_ACCESS_KEY": "x",
+        }
+        ok = manage("migrate", "--departments", str(good), env=env)
+        assert ok.returncode == 0, ok.stderr
+        assert "✅ 부서 데이터 마이그레이션 완료: 2개 (이미 있음 0개, 거부 0개)" in ok.stdout
+        rejected = manage("migrate", "--events", str(bad_events), env=env)
+        assert rejected.returncode == 2
+        assert "event_date" in rejected.stdout
+        unreadable = manage("migrate", "--departments", str(broken), env=env)
+        assert unreadable.returncode == 1
+        assert "Traceback" not in unreadable.stderr
+        assert unreadable.stderr.count("\n") == 1
+        assert "broken.json:1:" in unreadable.stderr
+        missing = manage("migrate", env=env)
+        assert missing.returncode == 2
+        assert "--departments" in missing.stderr
+
+
 def test_missing_credentials_give_one_line_and_exit_1(tmp_path):
     result = manage(
         "create-tables",

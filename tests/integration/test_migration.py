@@ -1,0 +1,426 @@
+"""manage.py migrate, through ops.migration.run.migrate, against moto."""
+
+import json
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from chalicelib.settings import get_settings
+from ops.migration.legacy import LegacyFileError
+from ops.migration.run import Outcome, migrate
+
+DEPARTMENTS = [
+    {
+        "id": "dept-dev",
+        "name": "개발팀",
+        "description": "개발 부서",
+        "created_at": "2024-01-01T00:00:00Z",
+    },
+    {"id": "dept-mkt", "name": "마케팅팀", "description": "", "created_at": "2024-01-02T00:00:00Z"},
+]
+EVENTS = [
+    {
+        "id": "ev-1",
+        "department_id": "dept-dev",
+        "event_date": "2024-01-20",
+        "title": "팀 회의",
+        "time": "오후 3:00",
+        "description": "주간 회의",
+        "created_at": "2024-01-15T09:00:00Z",
+    },
+    {"id": "ev-2", "department_id": "dept-mkt", "event_date": "2024-02-01", "title": "캠페인"},
+]
+
+
+def write(path: Path, data: Any, *, bom: bool = False) -> Path:
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8"))
+    return path
+
+
+def run(
+    client: Any, departments: Path | None, events: Path | None, **options: Any
+) -> tuple[Outcome, list[str]]:
+    lines: list[str] = []
+    outcome = migrate(
+        client,
+        get_settings(),
+        departments_path=departments,
+        events_path=events,
+        out=lines.append,
+        progress=False,
+        **options,
+    )
+    return outcome, lines
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> tuple[Path, Path]:
+    return write(tmp_path / "departments.json", DEPARTMENTS), write(
+        tmp_path / "events.json", EVENTS
+    )
+
+
+def item(client: Any, table: str, **key: str) -> dict[str, Any] | None:
+    typed = {name: {"S": value} for name, value in key.items()}
+    return client.get_item(TableName=table, Key=typed, ConsistentRead=True).get("Item")
+
+
+def test_the_guides_files_migrate_and_verify(dynamodb, files):
+    outcome, lines = run(dynamodb, *files)
+    assert outcome.exit_code == 0
+    assert (outcome.departments.migrated, outcome.events.migrated) == (2, 2)
+    assert "✓ 부서 '개발팀' 마이그레이션 완료" in lines
+    assert "✅ 부서 데이터 마이그레이션 완료: 2개 (이미 있음 0개, 거부 0개)" in lines
+    assert "🔍 마이그레이션 검증 중..." in lines
+    assert "✅ 검증 완료: 부서 2개, 일정 2개가 테이블에 있습니다." in lines
+    # Legacy ids, texts and timestamps are kept; the actor is "migration"
+    stored = item(dynamodb, "events", id="ev-1", department_id="dept-dev")
+    assert stored is not None
+    assert stored["title"] == {"S": "팀 회의"}
+    assert stored["time"] == {"S": "오후 3:00"}
+    assert stored["created_at"] == {"S": "2024-01-15T09:00:00Z"}
+    assert stored["created_by"] == {"S": "migration"}
+    assert stored["version"] == {"N": "1"}
+
+
+def test_the_api_serves_migrated_data_and_its_rules_hold(dynamodb, files, api_on):
+    run(dynamodb, *files)
+    api = api_on()
+    events = api.get("/api/events/dept-dev").json["items"]
+    assert [e["title"] for e in events] == ["팀 회의"]
+    # The migrated name is claimed: the API cannot take it again
+    assert api.post("/api/departments", {"name": "개발팀"}).status == 409
+    # The event counter was set: the department cannot be deleted while it has events
+    assert api.delete("/api/departments/dept-dev").status == 409
+    assert api.delete("/api/departments/dept-dev?cascade=true").status == 204
+
+
+@pytest.mark.parametrize(
+    ("departments", "events"),
+    [
+        ({"departments": DEPARTMENTS}, {"events": EVENTS}),
+        (
+            DEPARTMENTS,
+            {
+                "dept-dev": [{k: v for k, v in EVENTS[0].items() if k != "department_id"}],
+                "dept-mkt": [EVENTS[1]],
+            },
+        ),
+    ],
+)
+def test_every_legacy_shape_is_read(dynamodb, tmp_path, departments, events):
+    outcome, _ = run(
+        dynamodb,
+        write(tmp_path / "d.json", departments, bom=True),
+        write(tmp_path / "e.json", events),
+    )
+    assert outcome.exit_code == 0
+    assert (outcome.departments.migrated, outcome.events.migrated) == (2, 2)
+    assert item(dynamodb, "events", id="ev-1", department_id="dept-dev") is not None
+
+
+def test_korean_text_stays_byte_exact(dynamodb, tmp_path):
+    name = unicodedata.normalize("NFD", "디자인팀")
+    title = "회의 🎉 " + unicodedata.normalize("NFD", "검토")
+    departments = write(tmp_path / "d.json", [{"id": "d1", "name": name}])
+    events = write(
+        tmp_path / "e.json",
+        [{"id": "e1", "department_id": "d1", "event_date": "2024-03-01", "title": title}],
+    )
+    run(dynamodb, departments, events)
+    department = item(dynamodb, "departments", id="d1")
+    event = item(dynamodb, "events", id="e1", department_id="d1")
+    assert department is not None
+    assert event is not None
+    assert department["name"]["S"].encode() == name.encode()
+    assert event["title"]["S"].encode() == title.encode()
+
+
+def test_a_second_run_writes_nothing_and_reports_everything_present(dynamodb, files):
+    run(dynamodb, *files)
+    writes: list[str] = []
+    dynamodb.meta.events.register(
+        "before-call.dynamodb", lambda model, **_: writes.append(model.name)
+    )
+    outcome, lines = run(dynamodb, *files)
+    assert outcome.exit_code == 0
+    assert (outcome.departments.migrated, outcome.events.migrated) == (0, 0)
+    assert (outcome.departments.present, outcome.events.present) == (2, 2)
+    assert "• 일정 '팀 회의' 이미 있음" in lines
+    assert not {"BatchWriteItem", "TransactWriteItems", "PutItem", "UpdateItem"} & set(writes)
+
+
+def test_records_without_ids_get_the_same_id_on_every_run(dynamodb, tmp_path):
+    departments = write(tmp_path / "d.json", [{"name": "QA팀"}])
+    first, _ = run(dynamodb, departments, None)
+    second, _ = run(dynamodb, departments, None)
+    assert first.departments.migrated == 1
+    assert second.departments.present == 1
+    assert dynamodb.scan(TableName="departments")["Count"] == 1
+
+
+def test_items_changed_through_the_api_are_kept_unless_overwrite(dynamodb, files, api_on):
+    run(dynamodb, *files)
+    api = api_on()
+    api.patch("/api/events/dept-dev/ev-1", {"title": "바뀐 제목"})
+    # Without --overwrite the API's change survives
+    outcome, _ = run(dynamodb, *files)
+    assert outcome.events.present == 2
+    assert api.get("/api/events/dept-dev/ev-1").json["title"] == "바뀐 제목"
+    # With --overwrite the file wins, as a new version
+    outcome, _ = run(dynamodb, *files, overwrite=True)
+    assert outcome.exit_code == 0
+    assert outcome.events.migrated == 2
+    event = api.get("/api/events/dept-dev/ev-1").json
+    assert event["title"] == "팀 회의"
+    assert event["version"] == 3
+
+
+def test_overwrite_moves_a_renamed_departments_name_claim(dynamodb, files, api_on, tmp_path):
+    run(dynamodb, *files)
+    renamed = [{**DEPARTMENTS[0], "name": "플랫폼팀"}, DEPARTMENTS[1]]
+    outcome, _ = run(dynamodb, write(tmp_path / "d2.json", renamed), None, overwrite=True)
+    assert outcome.exit_code == 0
+    api = api_on()
+    assert api.post("/api/departments", {"name": "개발팀"}).status == 201
+    assert api.post("/api/departments", {"name": "플랫폼팀"}).status == 409
+
+
+def test_dry_run_validates_and_writes_nothing(dynamodb, files):
+    outcome, lines = run(dynamodb, *files, dry_run=True)
+    assert outcome.exit_code == 0
+    assert outcome.events.migrated == 2
+    assert "🧪 드라이 런이었습니다: 아무것도 쓰지 않았습니다." in lines
+    assert dynamodb.list_tables()["TableNames"] == []
+
+
+BAD_DEPARTMENTS = [
+    {"id": "ok", "name": "정상팀"},
+    {"id": "dup-name", "name": " 정상팀 "},
+    {"id": "ok", "name": "같은 id"},
+    {"id": "no-name"},
+    {"id": "long", "name": "가" * 101},
+    {"id": "bad id!", "name": "이상한 id"},
+    {"id": "bad-time", "name": "시간팀", "created_at": "yesterday"},
+    {"id": "extra", "name": "추가팀", "manager": "kim"},
+    "not an object",
+]
+BAD_EVENTS = [
+    {"id": "e-ok", "department_id": "ok", "event_date": "2024-01-20", "title": "정상"},
+    {"id": "e-date", "department_id": "ok", "event_date": "2024-02-30", "title": "날짜"},
+    {"id": "e-title", "department_id": "ok", "event_date": "2024-01-20", "title": " "},
+    {"id": "e-orphan", "department_id": "nowhere", "event_date": "2024-01-20", "title": "고아"},
+    {"id": "e-ok", "department_id": "ok", "event_date": "2024-01-21", "title": "중복 id"},
+    {"id": "e-none", "event_date": "2024-01-20", "title": "부서 없음"},
+    ["not", "an", "object"],
+]
+
+
+def test_every_invalid_record_is_rejected_with_its_reason(dynamodb, tmp_path):
+    rejects_path = tmp_path / "rejects.jsonl"
+    outcome, lines = run(
+        dynamodb,
+        write(tmp_path / "d.json", BAD_DEPARTMENTS),
+        write(tmp_path / "e.json", BAD_EVENTS),
+        rejects_path=rejects_path,
+    )
+    # Everything valid is migrated and verified; the run says 2 (some rejected)
+    assert outcome.exit_code == 2
+    assert (outcome.departments.migrated, outcome.events.migrated) == (1, 1)
+    reasons = {r.where: r.reason for r in outcome.rejects}
+    assert "is used by d.json #1 too" in reasons["d.json #2"]
+    assert "is used by d.json #1 too" in reasons["d.json #3"]
+    assert reasons["d.json #4"] == "name: is required"
+    assert reasons["d.json #5"] == "name: must be at most 100 characters"
+    assert reasons["d.json #6"].startswith("id:")
+    assert reasons["d.json #7"].startswith("created_at:")
+    assert reasons["d.json #8"] == "unknown field(s): manager"
+    assert reasons["d.json #9"] == "not a JSON object"
+    assert reasons["e.json #2"].startswith("event_date:")
+    assert reasons["e.json #3"] == "title: must not be empty"
+    assert "no department 'nowhere'" in reasons["e.json #4"]
+    assert "is used by e.json #1 too" in reasons["e.json #5"]
+    assert reasons["e.json #6"].startswith("department_id:")
+    assert reasons["e.json #7"] == "not a JSON object"
+    assert len(outcome.rejects) == 14
+    # The rejects file holds one JSON line each, Korean intact
+    written = [json.loads(line) for line in rejects_path.read_text("utf-8").splitlines()]
+    assert len(written) == 14
+    assert {"kind", "where", "reason", "record"} <= set(written[0])
+    assert any(r["record"] == {"id": "long", "name": "가" * 101} for r in written)
+    assert "⚠ 거부된 레코드 14개" in "\n".join(lines)
+    assert "✅ 검증 완료: 부서 1개, 일정 1개가 테이블에 있습니다." in lines
+
+
+def test_a_name_already_taken_in_the_table_is_rejected(dynamodb, tmp_path, api_on):
+    run(dynamodb, write(tmp_path / "seed.json", [{"id": "x", "name": "기존팀"}]), None)
+    api_on().post("/api/departments", {"name": "API팀"})
+    departments = write(tmp_path / "d.json", [{"id": "new", "name": "api팀"}])
+    outcome, _ = run(dynamodb, departments, None)
+    assert outcome.exit_code == 2
+    assert "already used by department" in outcome.rejects[0].reason
+    assert item(dynamodb, "departments", id="new") is None
+
+
+def test_an_event_may_belong_to_a_department_already_in_the_table(dynamodb, files, tmp_path):
+    run(dynamodb, files[0], None)
+    events = write(
+        tmp_path / "e.json",
+        [{"department_id": "dept-mkt", "event_date": "2024-05-05", "title": "나중 일정"}],
+    )
+    outcome, _ = run(dynamodb, None, events)
+    assert outcome.exit_code == 0
+    assert outcome.events.migrated == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'[{"name": "x",}]', "d.json:1:"),
+        (b'{"teams": []}', '{"departments": [...]}'),
+        (b"\xff\xfe\x00", "UTF-8"),
+    ],
+)
+def test_a_file_that_cannot_be_read_stops_the_run_before_anything_is_written(
+    dynamodb, tmp_path, content, message
+):
+    path = tmp_path / "d.json"
+    path.write_bytes(content)
+    with pytest.raises(LegacyFileError, match=message.replace("[", r"\[").replace("{", r"\{")):
+        run(dynamodb, path, None)
+    assert dynamodb.list_tables()["TableNames"] == []
+
+
+def test_thousands_of_events_with_a_few_bad_ones_migrate_completely_in_batches(dynamodb, tmp_path):
+    departments = [{"id": f"d{i}", "name": f"부서 {i}"} for i in range(20)]
+    events = [
+        {
+            "id": f"e{i}",
+            "department_id": f"d{i % 20}",
+            "event_date": f"2024-{i % 12 + 1:02d}-{i % 28 + 1:02d}",
+            "title": f"일정 {i}",
+        }
+        for i in range(2000)
+    ]
+    events[10]["event_date"] = "2024-02-30"
+    events[20]["department_id"] = "missing"
+    events[30]["title"] = ""
+    calls: list[str] = []
+    dynamodb.meta.events.register(
+        "before-call.dynamodb", lambda model, **_: calls.append(model.name)
+    )
+    outcome, _ = run(
+        dynamodb, write(tmp_path / "d.json", departments), write(tmp_path / "e.json", events)
+    )
+    assert outcome.exit_code == 2
+    assert outcome.events.migrated == 1997
+    assert dynamodb.scan(TableName="events", Select="COUNT")["Count"] == 1997
+    # 1997 events in 80 BatchWriteItem calls, found and verified 100 keys at a time
+    assert calls.count("BatchWriteItem") == 80
+    assert calls.count("PutItem") == 0
+    assert calls.count("BatchGetItem") <= 2 * 20 + 4
+    # and a second run changes nothing
+    again, _ = run(
+        dynamodb, write(tmp_path / "d.json", departments), write(tmp_path / "e.json", events)
+    )
+    assert again.events.present == 1997
+    assert again.events.migrated == 0
+
+
+class Throttled:
+    """The real (moto) client, except that BatchWriteItem and BatchGetItem first throw
+    ProvisionedThroughputExceededException, then leave half their requests unprocessed."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.throttled = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def batch_write_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:
+        if self.throttled % 3 == 0:
+            self.throttled += 1
+            raise ClientError(
+                {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}},
+                "BatchWriteItem",
+            )
+        self.throttled += 1
+        ((table, requests),) = RequestItems.items()
+        half = len(requests) // 2
+        self._client.batch_write_item(RequestItems={table: requests[: max(half, 1)]})
+        rest = requests[max(half, 1) :]
+        return {"UnprocessedItems": {table: rest} if rest else {}}
+
+    def batch_get_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:
+        ((table, request),) = RequestItems.items()
+        keys = request["Keys"]
+        half = max(len(keys) // 2, 1)
+        response = self._client.batch_get_item(
+            RequestItems={table: {**request, "Keys": keys[:half]}}
+        )
+        rest = keys[half:]
+        response["UnprocessedKeys"] = {table: {**request, "Keys": rest}} if rest else {}
+        return response
+
+
+def test_throttling_and_unprocessed_items_slow_the_run_but_lose_nothing(
+    dynamodb, tmp_path, monkeypatch
+):
+    monkeypatch.setattr("ops.migration.store.time.sleep", lambda seconds: None)
+    monkeypatch.setattr("chalicelib.dynamo.time.sleep", lambda seconds: None)
+    events = [
+        {"id": f"e{i}", "department_id": "dept-dev", "event_date": "2024-01-01", "title": f"{i}"}
+        for i in range(60)
+    ]
+    client = Throttled(dynamodb)
+    outcome, _ = run(
+        client, write(tmp_path / "d.json", DEPARTMENTS), write(tmp_path / "e.json", events)
+    )
+    assert outcome.exit_code == 0
+    assert client.throttled > 3
+    assert dynamodb.scan(TableName="events", Select="COUNT")["Count"] == 60
+
+
+class Forgetful:
+    """A client whose BatchWriteItem says it wrote everything and wrote nothing."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def batch_write_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:
+        return {"UnprocessedItems": {}}
+
+
+def test_verification_catches_items_that_did_not_land(dynamodb, files):
+    outcome, lines = run(Forgetful(dynamodb), *files)
+    assert outcome.exit_code == 1
+    assert any("테이블에 없습니다" in line for line in lines)
+    assert lines[-1].startswith("✗ 검증 실패")
+
+
+@pytest.fixture
+def api_on(dynamodb):
+    """The API over the same moto tables the migration wrote (created on first use)."""
+    from chalice.test import Client
+
+    from app import app
+    from tests.conftest import Api
+
+    clients: list[Any] = []
+
+    def make() -> Api:
+        client = Client(app)
+        clients.append(client.__enter__())
+        return Api(client)
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)

@@ -6,7 +6,7 @@ PORT      ?= 8000
 STAGE     ?= dev
 SOURCES   := app.py manage.py chalicelib ops tests
 
-.PHONY: install run test test-other-dynamodb other-dynamodb lint format create-tables migrate clean
+.PHONY: install run test test-other-dynamodb other-dynamodb lint format create-tables migrate bench clean
 
 install: $(VENV)/.installed
 
@@ -37,6 +37,20 @@ format: install
 
 test: lint
 	$(BIN)/pytest
+
+# A few minutes: one table, also saved to bench/results.md and .json. BENCH_SKIP_PACKAGE=1
+# leaves out `chalice package` (it downloads wheels).
+bench: install
+	$(PY) -m bench
+
+# STAGE=dev|prod. deploy: tables (PITR, prod deletion protection), stream ARNs into the stage
+# config, chalice deploy, then the stream mapping settings Chalice cannot set.
+deploy: install
+	$(PY) manage.py deploy --stage $(STAGE)
+
+# build/STAGE/sam.json + deployment.zip: chalice package merged with tables, queue, mappings.
+package: install
+	$(PY) manage.py package --stage $(STAGE) --out build/$(STAGE)
 
 # DynamoDB Local (Java) and dynalite from npm, for the tests that run against them.
 TOOLS     := .tools

@@ -1,4 +1,5 @@
-"""Operations CLI: `python manage.py create-tables | migrate | serve | stream-worker`.
+"""Operations CLI: `python manage.py create-tables | migrate | serve | stream-worker |
+deploy | package | policies`.
 
 Loads `.env` (local settings, never used by the Lambda code) and turns the failures an operator
 can fix into one line that says what to do.
@@ -19,7 +20,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="the local stack (embedded DynamoDB + API)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000, help="0 picks a free port")
-    serve.add_argument("--stage", default="dev", help="the .chalice/config.json stage")
+    serve.add_argument(
+        "--stage",
+        default="local",
+        help="a .chalice/config.json stage whose settings to use (default: none, the guide's "
+        "table names)",
+    )
     worker = commands.add_parser(
         "stream-worker", help="run the stream handlers against the configured DynamoDB"
     )
@@ -41,6 +47,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     migrate.add_argument(
         "--overwrite", action="store_true", help="replace items that already exist"
     )
+    deploy = commands.add_parser(
+        "deploy", help="tables, stream ARNs, chalice deploy, stream mapping settings"
+    )
+    deploy.add_argument("--stage", required=True, choices=["dev", "prod"])
+    deploy.add_argument(
+        "--skip-chalice", action="store_true", help="only the steps around chalice deploy"
+    )
+    package = commands.add_parser("package", help="a CloudFormation (SAM) template + zip")
+    package.add_argument("--stage", required=True, choices=["dev", "prod"])
+    package.add_argument("--out", type=Path, help="output folder (default: build/STAGE)")
+    commands.add_parser("policies", help="regenerate .chalice/policy-*.json from the tables")
     args = parser.parse_args(argv)
     if args.command == "migrate" and not (args.departments or args.events):
         parser.error("migrate needs --departments PATH and/or --events PATH")
@@ -54,6 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _create_tables()
         if args.command == "migrate":
             return _migrate(args)
+        if args.command in ("deploy", "package", "policies"):
+            return _deployment(args)
         if args.command == "stream-worker":
             from ops.local_stack import stream_worker
 
@@ -78,6 +97,24 @@ def _create_tables() -> int:
 
     context = get_context()
     ensure_tables(context.client, table_definitions(context.settings))
+    return 0
+
+
+def _deployment(args: argparse.Namespace) -> int:
+    if args.command == "deploy":
+        from ops.deploy.run import deploy
+
+        deploy(args.stage, run_chalice=not args.skip_chalice)
+    elif args.command == "package":
+        from ops.deploy.package import package
+
+        template = package(args.stage, args.out or Path("build") / args.stage)
+        print(f"✓ {template} (and deployment.zip beside it)")
+    else:
+        from ops.deploy.write_policies import write_policies
+
+        for path in write_policies():
+            print(f"✓ {path}")
     return 0
 
 

@@ -93,7 +93,7 @@ def stream_poller(app: Chalice, context: app_context.Context) -> Iterator[None]:
         thread.join(timeout=10)
 
 
-def serve(host: str, port: int, stage: str = "dev") -> None:
+def serve(host: str, port: int, stage: str = "local") -> None:
     """Run until Ctrl-C or SIGTERM."""
     from chalice.cli import create_local_server
     from chalice.cli.factory import CLIFactory

@@ -3,6 +3,7 @@
 import json
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -15,6 +16,7 @@ from chalicelib.settings import get_settings
 from chalicelib.tables import table_definitions
 
 REGION = "ap-northeast-2"
+PROJECT_DIR = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
@@ -70,8 +72,14 @@ def tables(dynamodb: Any) -> Any:
 def api(tables: Any) -> Iterator["Api"]:
     from app import app
 
-    with Client(app) as client:
+    with local_client(app) as client:
         yield Api(client)
+
+
+def local_client(app: Any) -> Client:
+    """chalice.test.Client with the top-level settings of .chalice/config.json (no stage): the
+    tables keep the guide's names, as under `make run`, not a deployed stage's."""
+    return Client(app, stage_name="local", project_dir=str(PROJECT_DIR))
 
 
 class Api:

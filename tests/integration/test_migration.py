@@ -409,15 +409,13 @@ def test_verification_catches_items_that_did_not_land(dynamodb, files):
 @pytest.fixture
 def api_on(dynamodb):
     """The API over the same moto tables the migration wrote (created on first use)."""
-    from chalice.test import Client
-
     from app import app
-    from tests.conftest import Api
+    from tests.conftest import Api, local_client
 
     clients: list[Any] = []
 
     def make() -> Api:
-        client = Client(app)
+        client = local_client(app)
         clients.append(client.__enter__())
         return Api(client)
 

@@ -1,0 +1,1 @@
+"""Deployment: the steps `make deploy` runs around `chalice deploy`, and `make package`."""

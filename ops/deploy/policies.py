@@ -1,0 +1,129 @@
+"""Least-privilege IAM policies, derived from the table definitions.
+
+The API role may read and write the department and event tables (and read the audit log and
+inbox); the stream role may read the two streams and write the audit log, inbox, delivery
+markers and parked records, and send to the failure queue (Lambda's on-failure destination uses
+the function's role). Every DynamoDB statement names its tables: no wildcard action, no "*"
+resource. The account is left as "*" in the ARNs so one committed file serves any account; the
+table names and region pin the resources.
+"""
+
+from typing import Any
+
+from chalicelib.settings import Settings
+from chalicelib.tables import table_definitions
+
+APP_NAME = "department-calendar"
+API_ACTIONS = [
+    "dynamodb:BatchGetItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:UpdateItem",
+]
+STREAM_READ_ACTIONS = [
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+]
+
+
+def failure_queue_name(stage: str) -> str:
+    return f"{APP_NAME}-{stage}-stream-failures"
+
+
+def _table_arn(settings: Settings, table: str) -> str:
+    return f"arn:aws:dynamodb:{settings.region}:*:table/{table}"
+
+
+def _logs(settings: Settings) -> dict[str, Any]:
+    return {
+        "Sid": "Logs",
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": f"arn:aws:logs:{settings.region}:*:log-group:/aws/lambda/{APP_NAME}-*",
+    }
+
+
+def api_policy(settings: Settings) -> dict[str, Any]:
+    tables = {d.role: d for d in table_definitions(settings)}
+    writable = [tables[role] for role in ("departments", "events", "department_names")]
+    readable = [tables[role] for role in ("audit", "notifications")]
+    write_resources = []
+    for definition in writable:
+        arn = _table_arn(settings, definition.name)
+        write_resources += [arn] + [f"{arn}/index/{i.name}" for i in definition.indexes]
+    read_resources = []
+    for definition in readable:
+        arn = _table_arn(settings, definition.name)
+        read_resources += [arn] + [f"{arn}/index/{i.name}" for i in definition.indexes]
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "CalendarTables",
+                "Effect": "Allow",
+                "Action": API_ACTIONS,
+                "Resource": write_resources,
+            },
+            {
+                "Sid": "HistoryAndInbox",
+                "Effect": "Allow",
+                "Action": ["dynamodb:Query"],
+                "Resource": read_resources,
+            },
+            _logs(settings),
+        ],
+    }
+
+
+def streams_policy(settings: Settings, stage: str) -> dict[str, Any]:
+    tables = {d.role: d for d in table_definitions(settings)}
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "ReadStreams",
+            "Effect": "Allow",
+            "Action": STREAM_READ_ACTIONS,
+            "Resource": [
+                f"{_table_arn(settings, tables[role].name)}/stream/*"
+                for role in ("departments", "events")
+            ],
+        },
+        {
+            "Sid": "WriteAuditAndInbox",
+            "Effect": "Allow",
+            "Action": ["dynamodb:BatchWriteItem", "dynamodb:PutItem"],
+            "Resource": [
+                _table_arn(settings, tables[role].name) for role in ("audit", "notifications")
+            ],
+        },
+        {
+            "Sid": "DeliveryMarkersAndParkedRecords",
+            "Effect": "Allow",
+            "Action": ["dynamodb:PutItem", "dynamodb:DeleteItem"],
+            "Resource": [
+                _table_arn(settings, tables[role].name) for role in ("deliveries", "failed_records")
+            ],
+        },
+        {
+            "Sid": "FailureDestination",
+            "Effect": "Allow",
+            "Action": ["sqs:SendMessage"],
+            "Resource": f"arn:aws:sqs:{settings.region}:*:{failure_queue_name(stage)}",
+        },
+        _logs(settings),
+    ]
+    if settings.notify_sns_topic_arn:
+        statements.append(
+            {
+                "Sid": "Notify",
+                "Effect": "Allow",
+                "Action": ["sns:Publish"],
+                "Resource": settings.notify_sns_topic_arn,
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}

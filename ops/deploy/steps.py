@@ -1,0 +1,146 @@
+"""The steps `make deploy` runs around `chalice deploy`; each is idempotent.
+
+(a) tables: create or adopt (create-tables), point-in-time recovery on, deletion protection
+    on in prod;
+(b) stream ARNs into the stage's environment in .chalice/config.json;
+(c) `chalice deploy --stage` (run by the caller);
+(d) every event source mapping Chalice recorded in .chalice/deployed/<stage>.json configured
+    with what Chalice cannot set: ReportBatchItemFailures (without it Lambda ignores the
+    handlers' batchItemFailures and drops failed records), bisect on error, bounded retries
+    and record age, and an encrypted SQS queue as the on-failure destination.
+"""
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.dynamo import DynamoDBClient
+from chalicelib.settings import Settings
+from chalicelib.tables import table_definitions
+from ops.create_tables import ensure_tables, wait_until_active
+from ops.deploy.policies import failure_queue_name
+from ops.deploy.stage import PROJECT_DIR, write_stream_arns
+
+if TYPE_CHECKING:
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_sqs import SQSClient
+else:
+    LambdaClient = SQSClient = Any
+
+Report = Callable[[str], None]
+
+MAXIMUM_RETRY_ATTEMPTS = 5
+MAXIMUM_RECORD_AGE_SECONDS = 6 * 3600  # streams keep 24 h; give up on a record well before
+FAILURE_QUEUE_RETENTION_SECONDS = 14 * 24 * 3600
+
+
+def mapping_settings(queue_arn: str) -> dict[str, Any]:
+    """What every stream mapping must have (also used for the packaged template)."""
+    return {
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        "BisectBatchOnFunctionError": True,
+        "MaximumRetryAttempts": MAXIMUM_RETRY_ATTEMPTS,
+        "MaximumRecordAgeInSeconds": MAXIMUM_RECORD_AGE_SECONDS,
+        "DestinationConfig": {"OnFailure": {"Destination": queue_arn}},
+    }
+
+
+def prepare_tables(
+    client: DynamoDBClient, settings: Settings, stage: str, report: Report = print
+) -> None:
+    """(a) Tables exist and stream; point-in-time recovery on; deletion protection in prod."""
+    definitions = table_definitions(settings)
+    ensure_tables(client, definitions, report)
+    for definition in definitions:
+        backups = client.describe_continuous_backups(TableName=definition.name)
+        recovery = backups["ContinuousBackupsDescription"].get("PointInTimeRecoveryDescription", {})
+        if recovery.get("PointInTimeRecoveryStatus") != "ENABLED":
+            client.update_continuous_backups(
+                TableName=definition.name,
+                PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+            )
+            report(f"✓ {definition.name}: 특정 시점 복구(PITR)를 켰습니다.")
+        if stage == "prod":
+            table = client.describe_table(TableName=definition.name)["Table"]
+            if not table.get("DeletionProtectionEnabled"):
+                client.update_table(TableName=definition.name, DeletionProtectionEnabled=True)
+                wait_until_active(client, definition.name)
+                report(f"✓ {definition.name}: 삭제 방지를 켰습니다.")
+
+
+def record_stream_arns(
+    client: DynamoDBClient,
+    settings: Settings,
+    stage: str,
+    report: Report = print,
+    config_path: Path | None = None,
+) -> dict[str, str]:
+    """(b) The tables' current stream ARNs, written to the stage's environment variables."""
+    arns = {}
+    for role, table in (
+        ("events", settings.events_table),
+        ("departments", settings.departments_table),
+    ):
+        arns[role] = client.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    kwargs = {} if config_path is None else {"path": config_path}
+    if write_stream_arns(stage, arns, **kwargs):
+        report(f"✓ .chalice/config.json ({stage}): 스트림 ARN을 기록했습니다.")
+    return arns
+
+
+def failure_queue(sqs: SQSClient, stage: str, report: Report = print) -> str:
+    """The stage's on-failure queue (SSE on), created if missing. Returns its ARN."""
+    name = failure_queue_name(stage)
+    attributes = {
+        "SqsManagedSseEnabled": "true",
+        "MessageRetentionPeriod": str(FAILURE_QUEUE_RETENTION_SECONDS),
+    }
+    try:
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    except sqs.exceptions.QueueDoesNotExist:
+        url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]  # type: ignore[arg-type]
+        report(f"✓ SQS {name}: 실패한 스트림 레코드를 받을 큐를 만들었습니다.")
+    response = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
+    current: dict[str, str] = {str(k): v for k, v in response["Attributes"].items()}
+    if any(current.get(key) != value for key, value in attributes.items()):
+        sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)  # type: ignore[arg-type]
+        report(f"✓ SQS {name}: 암호화와 보관 기간을 맞췄습니다.")
+    return current["QueueArn"]
+
+
+def deployed_stream_mappings(stage: str, project_dir: Path = PROJECT_DIR) -> list[dict[str, Any]]:
+    """The DynamoDB event sources Chalice recorded for the stage."""
+    path = project_dir / ".chalice" / "deployed" / f"{stage}.json"
+    deployed = json.loads(path.read_text(encoding="utf-8"))
+    return [r for r in deployed.get("resources", []) if r.get("resource_type") == "dynamodb_event"]
+
+
+def configure_stream_mappings(
+    lambda_client: LambdaClient,
+    mappings: list[dict[str, Any]],
+    queue_arn: str,
+    report: Report = print,
+) -> int:
+    """(d) Give each mapping the settings Chalice cannot; returns how many were changed."""
+    wanted = mapping_settings(queue_arn)
+    changed = 0
+    for mapping in mappings:
+        uuid = mapping["event_uuid"]
+        current = lambda_client.get_event_source_mapping(UUID=uuid)
+        differs = {key: value for key, value in wanted.items() if _current(current, key) != value}
+        if not differs:
+            continue
+        lambda_client.update_event_source_mapping(UUID=uuid, **wanted)
+        changed += 1
+        report(f"✓ {mapping['name']}: {', '.join(sorted(differs))} 설정")
+    if not changed:
+        report(f"✓ 스트림 매핑 {len(mappings)}개: 이미 올바르게 설정되어 있습니다.")
+    return changed
+
+
+def _current(mapping: Any, key: str) -> Any:
+    value = mapping.get(key)
+    if key == "DestinationConfig" and value:
+        return {"OnFailure": {"Destination": value.get("OnFailure", {}).get("Destination")}}
+    return value

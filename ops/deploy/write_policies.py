@@ -1,0 +1,32 @@
+"""Write .chalice/policy-<stage>-api.json and -streams.json from the table definitions."""
+
+import json
+from pathlib import Path
+
+from ops.deploy.policies import api_policy, streams_policy
+from ops.deploy.stage import PROJECT_DIR, STAGES, load_config, stage_settings
+
+
+def policy_files(stage: str) -> dict[Path, str]:
+    """Each policy file of the stage and the text it must hold."""
+    settings = stage_settings(stage, load_config())
+    chalice_dir = PROJECT_DIR / ".chalice"
+    return {
+        chalice_dir / f"policy-{stage}-api.json": _text(api_policy(settings)),
+        chalice_dir / f"policy-{stage}-streams.json": _text(streams_policy(settings, stage)),
+    }
+
+
+def write_policies(stages: tuple[str, ...] = STAGES) -> list[Path]:
+    """Write every stage's policies; returns the files that changed."""
+    changed = []
+    for stage in stages:
+        for path, text in policy_files(stage).items():
+            if not path.exists() or path.read_text(encoding="utf-8") != text:
+                path.write_text(text, encoding="utf-8")
+                changed.append(path)
+    return changed
+
+
+def _text(policy: object) -> str:
+    return json.dumps(policy, indent=2) + "\n"

@@ -1,0 +1,146 @@
+"""The steps `make deploy` runs around `chalice deploy`, against an emulated account (moto)."""
+
+import io
+import json
+import shutil
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from chalicelib.tables import table_definitions
+from ops.deploy.stage import CONFIG_PATH, load_config, stage_settings
+from ops.deploy.steps import (
+    MAXIMUM_RETRY_ATTEMPTS,
+    configure_stream_mappings,
+    deployed_stream_mappings,
+    failure_queue,
+    prepare_tables,
+    record_stream_arns,
+)
+from tests.integration.streams import REGION
+
+
+def run_tables(dynamodb: Any, stage: str) -> list[str]:
+    lines: list[str] = []
+    prepare_tables(dynamodb, stage_settings(stage), stage, lines.append)
+    return lines
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_tables_get_point_in_time_recovery_and_prod_deletion_protection(dynamodb, stage):
+    lines = run_tables(dynamodb, stage)
+    settings = stage_settings(stage)
+    for definition in table_definitions(settings):
+        backups = dynamodb.describe_continuous_backups(TableName=definition.name)
+        recovery = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
+        assert recovery["PointInTimeRecoveryStatus"] == "ENABLED"
+        table = dynamodb.describe_table(TableName=definition.name)["Table"]
+        assert table.get("DeletionProtectionEnabled", False) is (stage == "prod")
+    assert any("PITR" in line for line in lines)
+    # Stage names: prod uses the guide's tables, dev a suffixed set
+    assert settings.events_table == ("events" if stage == "prod" else "events-dev")
+    # Again: nothing to change
+    again = run_tables(dynamodb, stage)
+    assert all(line.endswith("이미 존재합니다.") for line in again)
+
+
+def test_stream_arns_are_written_into_the_stage_config_once(dynamodb, tmp_path):
+    config = tmp_path / "config.json"
+    shutil.copy(CONFIG_PATH, config)
+    run_tables(dynamodb, "prod")
+    settings = stage_settings("prod")
+    lines: list[str] = []
+    arns = record_stream_arns(dynamodb, settings, "prod", lines.append, config_path=config)
+    variables = load_config(config)["stages"]["prod"]["environment_variables"]
+    assert variables["EVENTS_STREAM_ARN"] == arns["events"]
+    assert variables["DEPARTMENTS_STREAM_ARN"] == arns["departments"]
+    assert arns["events"] == dynamodb.describe_table(TableName="events")["Table"]["LatestStreamArn"]
+    assert len(lines) == 1
+    before = config.read_text("utf-8")
+    record_stream_arns(dynamodb, settings, "prod", lines.append, config_path=config)
+    assert config.read_text("utf-8") == before
+    assert len(lines) == 1
+    # The stage's other settings are untouched, Korean-safe JSON
+    assert load_config(config)["stages"]["dev"] == load_config(CONFIG_PATH)["stages"]["dev"]
+
+
+def chalice_like_mapping(dynamodb: Any, tmp_path: Path) -> Path:
+    """What `chalice deploy` leaves: a function, a plain event source mapping on the events
+    stream, and .chalice/deployed/prod.json recording its UUID."""
+    iam = boto3.client("iam", region_name=REGION)
+    role = iam.create_role(
+        RoleName="department-calendar-prod-on_event_change",
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+    )["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("app.py", "def handler(event, context):\n    return {}\n")
+    lambda_client = boto3.client("lambda", region_name=REGION)
+    function = lambda_client.create_function(
+        FunctionName="department-calendar-prod-on_event_change",
+        Runtime="python3.12",
+        Role=role,
+        Handler="app.on_event_change",
+        Code={"ZipFile": code.getvalue()},
+    )
+    stream_arn = dynamodb.describe_table(TableName="events")["Table"]["LatestStreamArn"]
+    mapping = lambda_client.create_event_source_mapping(
+        EventSourceArn=stream_arn,
+        FunctionName=function["FunctionArn"],
+        BatchSize=100,
+        StartingPosition="LATEST",
+    )
+    deployed = tmp_path / ".chalice" / "deployed"
+    deployed.mkdir(parents=True)
+    (deployed / "prod.json").write_text(
+        json.dumps(
+            {
+                "resources": [
+                    {"name": "api_handler", "resource_type": "lambda_function"},
+                    {
+                        "name": "on_event_change-dynamodb-event-source",
+                        "resource_type": "dynamodb_event",
+                        "stream_arn": stream_arn,
+                        "event_uuid": mapping["UUID"],
+                        "lambda_arn": function["FunctionArn"],
+                    },
+                ],
+                "schema_version": "2.0",
+            }
+        )
+    )
+    return tmp_path
+
+
+def test_stream_mappings_get_what_chalice_cannot_set_and_stay_so(dynamodb, tmp_path):
+    # Given tables and a mapping as chalice deploy leaves it
+    run_tables(dynamodb, "prod")
+    project = chalice_like_mapping(dynamodb, tmp_path)
+    sqs = boto3.client("sqs", region_name=REGION)
+    lambda_client = boto3.client("lambda", region_name=REGION)
+    mappings = deployed_stream_mappings("prod", project)
+    assert len(mappings) == 1
+    # When the step runs
+    lines: list[str] = []
+    queue_arn = failure_queue(sqs, "prod", lines.append)
+    changed = configure_stream_mappings(lambda_client, mappings, queue_arn, lines.append)
+    # Then the mapping reports batch item failures, bisects, retries a bounded number of
+    # times and sends what still fails to the encrypted queue
+    assert changed == 1
+    mapping = lambda_client.get_event_source_mapping(UUID=mappings[0]["event_uuid"])
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["BisectBatchOnFunctionError"] is True
+    assert mapping["MaximumRetryAttempts"] == MAXIMUM_RETRY_ATTEMPTS
+    assert 0 < mapping["MaximumRecordAgeInSeconds"] <= 24 * 3600
+    assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == queue_arn
+    url = sqs.get_queue_url(QueueName="department-calendar-prod-stream-failures")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attributes["SqsManagedSseEnabled"] == "true"
+    # And a second run changes nothing
+    again: list[str] = []
+    assert failure_queue(sqs, "prod", again.append) == queue_arn
+    assert configure_stream_mappings(lambda_client, mappings, queue_arn, again.append) == 0
+    assert again == ["✓ 스트림 매핑 1개: 이미 올바르게 설정되어 있습니다."]

@@ -1,0 +1,121 @@
+"""`make package STAGE=prod`: the CloudFormation template and zip that larger teams deploy."""
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chalicelib.tables import table_definitions
+from ops.deploy.package import package, table_logical_id
+from ops.deploy.stage import stage_settings
+from ops.deploy.steps import MAXIMUM_RETRY_ATTEMPTS
+
+MAX_SHIPPED_BYTES = 5 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
+    out = tmp_path_factory.mktemp("package")
+    template = package("prod", out)
+    return json.loads(template.read_text("utf-8")), out
+
+
+def test_cfn_lint_passes(built):
+    _, out = built
+    cfn_lint = Path(sys.executable).parent / "cfn-lint"
+    result = subprocess.run(
+        [str(cfn_lint), str(out / "sam.json")], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_tables_come_from_the_same_definitions_as_the_app(built):
+    template, _ = built
+    resources = template["Resources"]
+    for definition in table_definitions(stage_settings("prod")):
+        table = resources[table_logical_id(definition)]
+        properties = table["Properties"]
+        assert table["Type"] == "AWS::DynamoDB::Table"
+        assert table["DeletionPolicy"] == "Retain"
+        assert properties["TableName"] == definition.name
+        assert properties["KeySchema"] == definition.key_schema()
+        assert properties["AttributeDefinitions"] == definition.attribute_definitions()
+        assert properties["BillingMode"] == "PAY_PER_REQUEST"
+        assert properties["PointInTimeRecoverySpecification"] == {
+            "PointInTimeRecoveryEnabled": True
+        }
+        assert properties["DeletionProtectionEnabled"] is True
+        assert len(properties.get("GlobalSecondaryIndexes", [])) == len(definition.indexes)
+        if definition.stream:
+            assert properties["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+
+
+@pytest.mark.parametrize(
+    ("function", "table"),
+    [("OnEventChange", "EventsTable"), ("OnDepartmentChange", "DepartmentsTable")],
+)
+def test_stream_mappings_report_failures_bisect_retry_boundedly_and_park_in_a_queue(
+    built, function, table
+):
+    template, _ = built
+    resources = template["Resources"]
+    (event,) = resources[function]["Properties"]["Events"].values()
+    mapping = event["Properties"]
+    assert event["Type"] == "DynamoDB"
+    assert mapping["Stream"] == {"Fn::GetAtt": [table, "StreamArn"]}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["BisectBatchOnFunctionError"] is True
+    assert mapping["MaximumRetryAttempts"] == MAXIMUM_RETRY_ATTEMPTS
+    assert mapping["MaximumRecordAgeInSeconds"] > 0
+    assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["StreamFailureQueue", "Arn"]
+    }
+    queue = resources["StreamFailureQueue"]["Properties"]
+    assert queue["SqsManagedSseEnabled"] is True
+
+
+def test_functions_run_python_312_or_newer_with_least_privilege_roles(built):
+    template, _ = built
+    functions = [
+        r for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::Function"
+    ]
+    assert len(functions) == 3
+    for function in functions:
+        runtime = function["Properties"]["Runtime"]
+        assert runtime.startswith("python3.")
+        assert int(runtime.split(".")[1]) >= 12
+    roles = [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
+    assert roles
+    for role in roles:
+        for policy in role["Properties"]["Policies"]:
+            for statement in policy["PolicyDocument"]["Statement"]:
+                actions = (
+                    statement["Action"]
+                    if isinstance(statement["Action"], list)
+                    else [statement["Action"]]
+                )
+                assert all("*" not in action for action in actions)
+                resources = (
+                    statement["Resource"]
+                    if isinstance(statement["Resource"], list)
+                    else [statement["Resource"]]
+                )
+                assert "*" not in resources
+
+
+def test_what_ships_is_small_and_holds_no_sdk_dev_tools_or_tests(built):
+    _, out = built
+    archive = out / "deployment.zip"
+    assert archive.stat().st_size <= MAX_SHIPPED_BYTES
+    names = zipfile.ZipFile(archive).namelist()
+    top = {name.split("/")[0] for name in names}
+    assert {"app.py", "chalicelib", "pydantic", "aws_lambda_powertools"} <= top
+    assert not {"boto3", "botocore", "moto", "tests", "ops", "manage.py"} & top
+    # Chalice vendors its runtime (chalice/app.py), never its CLI
+    assert not [n for n in names if n.startswith(("chalice/cli", "chalice/deploy"))]
+    # the compiled pydantic core is the Linux build Lambda runs
+    assert any(n.startswith("pydantic_core/_pydantic_core.cpython-312-x86_64-linux") for n in names)

@@ -20,8 +20,15 @@ from ops.deploy.steps import (
 from ops.deploy.write_policies import write_policies
 
 
-def deploy(stage: str, *, run_chalice: bool = True, report: Report = print) -> None:
-    settings = stage_settings(stage, load_config())
+def deploy(
+    stage: str,
+    *,
+    run_chalice: bool = True,
+    report: Report = print,
+    project_dir: Path = PROJECT_DIR,
+) -> None:
+    config_path = project_dir / ".chalice" / "config.json"
+    settings = stage_settings(stage, load_config(config_path))
     session = boto3.session.Session()
     dynamodb = make_client(settings)
     sqs = session.client("sqs", region_name=settings.region, config=CLIENT_CONFIG)
@@ -30,9 +37,13 @@ def deploy(stage: str, *, run_chalice: bool = True, report: Report = print) -> N
     for path in write_policies((stage,)):
         report(f"✓ {path.relative_to(PROJECT_DIR)}: IAM 정책을 갱신했습니다.")
     prepare_tables(dynamodb, settings, stage, report)
-    record_stream_arns(dynamodb, settings, stage, report)
+    record_stream_arns(dynamodb, settings, stage, report, config_path=config_path)
     queue_arn = failure_queue(sqs, stage, report)
     if run_chalice:
         chalice = shutil.which("chalice", path=str(Path(sys.executable).parent)) or "chalice"
-        subprocess.run([chalice, "deploy", "--stage", stage], cwd=PROJECT_DIR, check=True)
-    configure_stream_mappings(lambda_client, deployed_stream_mappings(stage), queue_arn, report)
+        subprocess.run([chalice, "deploy", "--stage", stage], cwd=project_dir, check=True)
+    if not (project_dir / ".chalice" / "deployed" / f"{stage}.json").exists():
+        report(f"⚠ .chalice/deployed/{stage}.json이 없습니다: chalice deploy 뒤에 다시 실행하세요.")
+        return
+    mappings = deployed_stream_mappings(stage, project_dir)
+    configure_stream_mappings(lambda_client, mappings, queue_arn, report)

@@ -144,3 +144,30 @@ def test_stream_mappings_get_what_chalice_cannot_set_and_stay_so(dynamodb, tmp_p
     assert failure_queue(sqs, "prod", again.append) == queue_arn
     assert configure_stream_mappings(lambda_client, mappings, queue_arn, again.append) == 0
     assert again == ["✓ 스트림 매핑 1개: 이미 올바르게 설정되어 있습니다."]
+
+
+def test_make_deploy_without_chalice_is_idempotent_end_to_end(dynamodb, tmp_path):
+    # Given a project folder with the real stage config and a mapping chalice deploy recorded
+    (tmp_path / ".chalice").mkdir()
+    shutil.copy(CONFIG_PATH, tmp_path / ".chalice" / "config.json")
+    run_tables(dynamodb, "prod")
+    chalice_like_mapping(dynamodb, tmp_path)
+    from ops.deploy.run import deploy
+
+    # When the deploy steps run twice
+    first: list[str] = []
+    deploy("prod", run_chalice=False, report=first.append, project_dir=tmp_path)
+    second: list[str] = []
+    deploy("prod", run_chalice=False, report=second.append, project_dir=tmp_path)
+    # Then the first run wrote the stream ARNs and configured the mapping; the second changed
+    # nothing
+    assert any("스트림 ARN을 기록했습니다" in line for line in first)
+    assert any(
+        line.startswith("✓ on_event_change-dynamodb-event-source:")
+        and "FunctionResponseTypes" in line
+        for line in first
+    )
+    assert all(
+        line.endswith("이미 존재합니다.") or "이미 올바르게 설정되어 있습니다" in line
+        for line in second
+    ), second

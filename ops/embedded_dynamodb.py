@@ -8,6 +8,7 @@ in front of it still serves many clients at once.
 
 import logging
 import threading
+import urllib.request
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -48,6 +49,11 @@ class EmbeddedDynamoDB:
 
     def start(self) -> str:
         self._thread.start()
+        # moto keeps its state per process, not per server: start from nothing, whatever an
+        # earlier server in this process left behind.
+        reset = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(reset, timeout=10):
+            pass
         return self.url
 
     def stop(self) -> None:

@@ -181,7 +181,11 @@ class _Run:
                         row.__dict__,
                     )
                 )
-        existing = self._existing_events([(r.id, r.department_id) for r in placed])
+        # Only what an overwrite carries over: existence checks stay small.
+        existing = self._existing_events(
+            [(r.id, r.department_id) for r in placed],
+            attributes=["version", "created_at", "created_by"],
+        )
         items: dict[tuple[str, str], dict[str, Any]] = {}
         for row in placed:
             current = existing.get((row.id, row.department_id))
@@ -302,9 +306,9 @@ class _Run:
         return {key[0]: item for key, item in found.items()}
 
     def _existing_events(
-        self, keys: list[tuple[str, str]]
+        self, keys: list[tuple[str, str]], attributes: list[str] | None = None
     ) -> dict[tuple[str, str], dict[str, Any]]:
-        found = self._get(self.settings.events_table, ["id", "department_id"], keys)
+        found = self._get(self.settings.events_table, ["id", "department_id"], keys, attributes)
         return {(key[0], key[1]): item for key, item in found.items()}
 
     def _name_owners(self, rows: list[DepartmentRow]) -> dict[str, str]:
@@ -314,12 +318,16 @@ class _Run:
         return {key[0]: str(item["department_id"]) for key, item in found.items()}
 
     def _get(
-        self, table: str, key_names: list[str], keys: list[Any]
+        self,
+        table: str,
+        key_names: list[str],
+        keys: list[Any],
+        attributes: list[str] | None = None,
     ) -> dict[tuple[str, ...], dict[str, Any]]:
         if not keys:
             return {}
         try:
-            return self.store.get_many(table, key_names, keys)
+            return self.store.get_many(table, key_names, keys, attributes)
         except ClientError as error:
             if self.dry_run and error_code(error) == "ResourceNotFoundException":
                 return {}  # not created yet: a dry run treats it as empty

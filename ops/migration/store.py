@@ -60,24 +60,43 @@ class MigrationStore:
     # reads
 
     def get_many(
-        self, table: str, key_names: Sequence[str], keys: Iterable[Key]
+        self,
+        table: str,
+        key_names: Sequence[str],
+        keys: Iterable[Key],
+        attributes: Sequence[str] | None = None,
     ) -> dict[Key, dict[str, Any]]:
-        """The items that exist among `keys` (consistent reads), by key."""
+        """The items that exist among `keys` (consistent reads), by key; only `attributes`
+        (and the key) when given, which keeps large existence checks cheap."""
         unique = list(dict.fromkeys(keys))
         chunks = [unique[i : i + BATCH_GET_LIMIT] for i in range(0, len(unique), BATCH_GET_LIMIT)]
+        projection: dict[str, Any] = {}
+        if attributes is not None:
+            names = list(dict.fromkeys([*key_names, *attributes]))
+            projection = {
+                "ProjectionExpression": ", ".join(f"#p{i}" for i in range(len(names))),
+                "ExpressionAttributeNames": {f"#p{i}": name for i, name in enumerate(names)},
+            }
         found: dict[Key, dict[str, Any]] = {}
-        for items in self._parallel(lambda chunk: self._get_chunk(table, key_names, chunk), chunks):
+        for items in self._parallel(
+            lambda chunk: self._get_chunk(table, key_names, chunk, projection), chunks
+        ):
             for item in items:
                 found[tuple(str(item[name]) for name in key_names)] = item
         return found
 
     def _get_chunk(
-        self, table: str, key_names: Sequence[str], keys: list[Key]
+        self,
+        table: str,
+        key_names: Sequence[str],
+        keys: list[Key],
+        projection: dict[str, Any],
     ) -> list[dict[str, Any]]:
         request: dict[str, Any] = {
             table: {
                 "Keys": [to_item(dict(zip(key_names, key, strict=True))) for key in keys],
                 "ConsistentRead": True,
+                **projection,
             }
         }
         items: list[dict[str, Any]] = []

@@ -29,6 +29,7 @@ else:
 
 Log = Callable[[str], None]
 _MAX_BACKOFF = 5.0
+_SHARD_REFRESH_SECONDS = 10.0
 
 
 @dataclass
@@ -36,8 +37,10 @@ class _Shard:
     shard_id: str
     parent_id: str | None
     # Where to read next: ("AFTER_SEQUENCE_NUMBER" | "AT_SEQUENCE_NUMBER", sequence number),
-    # or None for the poller's starting position.
+    # or None for the shard's starting position (`start_at`, then `waiting` once read empty).
+    start_at: str = "TRIM_HORIZON"
     position: tuple[str, str] | None = None
+    waiting: str | None = None
     finished: bool = False
     failures: int = 0
     retry_at: float = 0.0
@@ -50,6 +53,7 @@ class _Source:
     stream_arn: str
     batch_size: int
     shards: dict[str, _Shard] = field(default_factory=dict)
+    refreshed_at: float = float("-inf")
 
 
 def table_of(stream_arn: str) -> str:
@@ -135,14 +139,27 @@ class StreamPoller:
         return busy
 
     def _refresh_shards(self, source: _Source) -> None:
-        open_shards = [s for s in source.shards.values() if not s.finished]
-        if source.shards and open_shards:
-            return  # only look for new shards once every known one is closed and read
-        description = self._streams.describe_stream(StreamArn=source.stream_arn)
-        for shard in description["StreamDescription"].get("Shards", []):
-            shard_id = shard["ShardId"]
-            if shard_id not in source.shards:
-                source.shards[shard_id] = _Shard(shard_id, shard.get("ParentShardId"))
+        """Look for new shards every few seconds (they appear as the stream splits and rolls
+        over), reading every page of DescribeStream."""
+        if time.monotonic() - source.refreshed_at < _SHARD_REFRESH_SECONDS:
+            return
+        source.refreshed_at = time.monotonic()
+        first = not source.shards
+        params: dict[str, Any] = {"StreamArn": source.stream_arn}
+        while True:
+            description = self._streams.describe_stream(**params)["StreamDescription"]
+            for shard in description.get("Shards", []):
+                shard_id = shard["ShardId"]
+                if shard_id not in source.shards:
+                    # Shards that appear later are read from their start, as Lambda does.
+                    start_at = self._start_at if first else "TRIM_HORIZON"
+                    source.shards[shard_id] = _Shard(
+                        shard_id, shard.get("ParentShardId"), start_at=start_at
+                    )
+            last = description.get("LastEvaluatedShardId")
+            if not last:
+                return
+            params["ExclusiveStartShardId"] = last
 
     def _read(self, source: _Source, shard: _Shard) -> bool:
         response = self._streams.get_records(
@@ -152,9 +169,15 @@ class StreamPoller:
             lambda_record(r, source.stream_arn, self._region) for r in response.get("Records", [])
         ]
         if not records:
-            shard.finished = response.get("NextShardIterator") is None
+            next_iterator = response.get("NextShardIterator")
+            shard.finished = next_iterator is None
+            if shard.position is None and shard.start_at == "LATEST":
+                # Nothing yet: keep this iterator. A fresh LATEST one each poll would skip
+                # whatever arrived between two polls. (From TRIM_HORIZON a fresh one is as good.)
+                shard.waiting = next_iterator
             return False
         failed_at = self._invoke(source, records)
+        shard.waiting = None
         if failed_at is None:
             shard.position = ("AFTER_SEQUENCE_NUMBER", records[-1]["dynamodb"]["SequenceNumber"])
             shard.failures = 0
@@ -174,10 +197,12 @@ class StreamPoller:
         would save a call, but moto replaces a table's stream shard when it rolls back a
         cancelled transaction, which strands open iterators; a fresh one always sees it all."""
         if shard.position is None:
+            if shard.waiting is not None:
+                return shard.waiting
             return self._streams.get_shard_iterator(
                 StreamArn=source.stream_arn,
                 ShardId=shard.shard_id,
-                ShardIteratorType=self._start_at,  # type: ignore[arg-type]
+                ShardIteratorType=shard.start_at,  # type: ignore[arg-type]
             )["ShardIterator"]
         kind, sequence_number = shard.position
         return self._streams.get_shard_iterator(

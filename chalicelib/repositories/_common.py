@@ -70,15 +70,18 @@ def update_request(
 
 
 def slice_page(
-    items: Sequence[TypedItem], limit: int, key_names: Sequence[str]
+    response: Mapping[str, Any], limit: int, key_names: Sequence[str]
 ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
-    """Items read with Limit=limit+1 → (the page, the start key of the next page or None).
+    """A Query/Scan response read with Limit=limit+1 → (the page, the next page's start key).
 
     Reading one extra item tells whether another page exists, so the last page never comes
-    with a token that leads to an empty page.
+    with a token that leads to an empty page. DynamoDB also stops at 1 MB: then the response
+    has fewer items but a LastEvaluatedKey, and the page continues after its last item.
     """
+    items: Sequence[TypedItem] = response.get("Items", [])
     page = [from_item(item) for item in items[:limit]]
-    if len(items) <= limit:
+    cut_short = len(items) <= limit and "LastEvaluatedKey" in response and bool(page)
+    if len(items) <= limit and not cut_short:
         return page, None
     last = page[-1]
     return page, {name: str(last[name]) for name in key_names}

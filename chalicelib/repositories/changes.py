@@ -97,5 +97,5 @@ class ChangeRepository:
             params["ExclusiveStartKey"] = to_item(start)
         with storage_errors():
             response = self._client.query(**params)
-        items, last_key = slice_page(response.get("Items", []), limit, key_names)
+        items, last_key = slice_page(response, limit, key_names)
         return items, None if last_key is None else encode_token(scope, last_key)

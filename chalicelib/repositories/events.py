@@ -122,7 +122,7 @@ class EventRepository:
             params["ExclusiveStartKey"] = to_item(start)
         with storage_errors():
             response = self._client.query(**params)
-        items, last_key = slice_page(response.get("Items", []), limit, _PAGE_KEY)
+        items, last_key = slice_page(response, limit, _PAGE_KEY)
         token = None if last_key is None else encode_token(scope, last_key)
         return [Event.model_validate(item) for item in items], token
 

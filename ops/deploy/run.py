@@ -1,5 +1,6 @@
 """`make deploy STAGE=…`: tables, stream ARNs, `chalice deploy`, stream mapping settings."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -41,7 +42,12 @@ def deploy(
     queue_arn = failure_queue(sqs, stage, report)
     if run_chalice:
         chalice = shutil.which("chalice", path=str(Path(sys.executable).parent)) or "chalice"
-        subprocess.run([chalice, "deploy", "--stage", stage], cwd=project_dir, check=True)
+        # botocore reads AWS_DEFAULT_REGION, not AWS_REGION: the functions must land in the
+        # region of the tables whose streams they read.
+        environment = {**os.environ, "AWS_DEFAULT_REGION": settings.region}
+        subprocess.run(
+            [chalice, "deploy", "--stage", stage], cwd=project_dir, check=True, env=environment
+        )
     if not (project_dir / ".chalice" / "deployed" / f"{stage}.json").exists():
         report(f"⚠ .chalice/deployed/{stage}.json이 없습니다: chalice deploy 뒤에 다시 실행하세요.")
         return

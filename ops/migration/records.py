@@ -111,7 +111,7 @@ def validate_events(records: list[SourceRecord]) -> tuple[list[EventRow], list[R
                     f"department_id '{data['department_id']}' differs from the department "
                     f"'{data['_filed_under']}' it is filed under"
                 )
-            department_id = data.get("department_id")
+            department_id = _as_text_id(data.get("department_id"))
             if not isinstance(department_id, str) or not is_valid_id(department_id):
                 raise _Invalid("department_id: is required, an id of letters, digits and ._:-")
             content = parse(EventCreate, _without(data, "id", "department_id", "created_at"))
@@ -166,11 +166,16 @@ def _without(data: dict[str, Any], *names: str) -> dict[str, Any]:
 def _id(data: dict[str, Any], fingerprint: str) -> str:
     if "id" not in data or data["id"] is None:
         return str(uuid.uuid5(ID_NAMESPACE, fingerprint))
-    value = data["id"]
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)  # legacy numeric ids keep working as their decimal text
+    value = _as_text_id(data["id"])
     if not isinstance(value, str) or not is_valid_id(value):
         raise _Invalid("id: must be 1-128 letters, digits or ._:-")
+    return value
+
+
+def _as_text_id(value: Any) -> Any:
+    """Legacy numeric ids keep working as their decimal text, wherever they appear."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
     return value
 
 

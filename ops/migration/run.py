@@ -97,7 +97,7 @@ def migrate(
     _tally_line(outcome, "event", out, dry_run)
     if not dry_run:
         stored_events = run.verify(written_departments, written_events, department_rows, event_rows)
-        run.recount(written_events, stored_events)
+        run.recount(stored_events)
     _closing(outcome, out, dry_run, rejects_path)
     if rejects_path is not None:
         with rejects_path.open("w", encoding="utf-8") as file:
@@ -201,14 +201,11 @@ class _Run:
                 self.store.put_many(self.settings.events_table, list(items.values()), advance)
         return items
 
-    def recount(
-        self,
-        written: dict[tuple[str, str], dict[str, Any]],
-        stored: dict[tuple[str, str], dict[str, Any]],
-    ) -> None:
-        """Each department that got events has its counter set from what the table holds:
-        at least the events the verification just read back (the index may lag behind)."""
-        touched = {department_id for _, department_id in written}
+    def recount(self, stored: dict[tuple[str, str], dict[str, Any]]) -> None:
+        """Each department with events from the files has its counter set from what the table
+        holds: at least the events the verification just read back (the index may lag). Also
+        for events an earlier, interrupted run wrote: its recount may never have happened."""
+        touched = {department_id for _, department_id in stored}
         for department_id in sorted(touched):
             present = sum(1 for _, owner in stored if owner == department_id)
             self.store.recount_events(department_id, at_least=present)

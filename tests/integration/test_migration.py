@@ -123,6 +123,17 @@ def test_every_legacy_shape_is_read(dynamodb, tmp_path, departments, events):
     assert item(dynamodb, "events", id="ev-1", department_id="dept-dev") is not None
 
 
+def test_numeric_legacy_ids_work_for_departments_and_the_events_that_name_them(dynamodb, tmp_path):
+    departments = write(tmp_path / "d.json", [{"id": 1, "name": "일번팀"}])
+    events = write(
+        tmp_path / "e.json",
+        [{"id": 7, "department_id": 1, "event_date": "2024-01-01", "title": "회의"}],
+    )
+    outcome, _ = run(dynamodb, departments, events)
+    assert outcome.exit_code == 0
+    assert item(dynamodb, "events", id="7", department_id="1") is not None
+
+
 def test_korean_text_stays_byte_exact(dynamodb, tmp_path):
     name = unicodedata.normalize("NFD", "디자인팀")
     title = "회의 🎉 " + unicodedata.normalize("NFD", "검토")

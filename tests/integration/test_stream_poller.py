@@ -93,3 +93,20 @@ def test_the_table_is_read_from_the_stream_arn():
     assert table_of(arn) == "events-dev"
     with pytest.raises(ValueError, match="not a DynamoDB stream ARN"):
         table_of("arn:aws:sqs:ap-northeast-2:123:queue")
+
+
+def test_starting_at_latest_loses_nothing_written_between_polls(tables, monkeypatch):
+    # Given a poller that starts at the newest record, and records from before it started
+    put_events(tables, "옛것")
+    app, batches = recording_app()
+    streams = boto3.client("dynamodbstreams", region_name=REGION)
+    log: list[str] = []
+    poller = StreamPoller(app, tables, streams, region=REGION, log=log.append, start_at="LATEST")
+    drain(poller, monkeypatch)
+    # When records arrive between its polls
+    for i, title in enumerate(["가", "나", "다"], start=10):
+        item = {"id": {"S": f"e{i}"}, "department_id": {"S": "d"}, "title": {"S": title}}
+        tables.put_item(TableName="events", Item=item)
+    drain(poller, monkeypatch)
+    # Then every one of them is delivered, and nothing from before the start
+    assert batches == [["가", "나", "다"]]

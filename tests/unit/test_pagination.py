@@ -52,3 +52,17 @@ def test_limit_defaults_and_bounds():
 def test_limit_out_of_range_is_a_client_error(raw):
     with pytest.raises(InvalidRequest):
         parse_limit(raw)
+
+
+def test_a_page_cut_short_by_the_1_mb_limit_continues_after_its_last_item():
+    from chalicelib.repositories._common import slice_page
+
+    # Given DynamoDB stopped at 1 MB: fewer items than asked for, and a LastEvaluatedKey
+    items = [{"id": {"S": f"a{i}"}} for i in range(3)]
+    response = {"Items": items, "LastEvaluatedKey": {"id": {"S": "a2"}}}
+    page, start = slice_page(response, limit=50, key_names=["id"])
+    # Then the page still has a next page, starting after its last item
+    assert [item["id"] for item in page] == ["a0", "a1", "a2"]
+    assert start == {"id": "a2"}
+    # And a complete last page has none
+    assert slice_page({"Items": items}, limit=50, key_names=["id"])[1] is None

@@ -266,22 +266,15 @@ class _Run:
     def _department_item(
         self, row: DepartmentRow, current: dict[str, Any] | None
     ) -> dict[str, Any]:
-        created_at = row.created_at or (current or {}).get("created_at") or self.now
-        item = {
+        return {
             "id": row.id,
             "name": row.name,
             "description": row.description,
-            "created_at": created_at,
-            "updated_at": created_at if current is None else self.now,
-            "version": 1 if current is None else int(current.get("version", 0)) + 1,
-            "created_by": ACTOR if current is None else current.get("created_by", ACTOR),
-            "updated_by": ACTOR,
+            **self._stamps(row.created_at, current),
             "event_count": 0 if current is None else int(current.get("event_count", 0)),
         }
-        return item
 
     def _event_item(self, row: EventRow, current: dict[str, Any] | None) -> dict[str, Any]:
-        created_at = row.created_at or (current or {}).get("created_at") or self.now
         return {
             "id": row.id,
             "department_id": row.department_id,
@@ -289,8 +282,16 @@ class _Run:
             "title": row.title,
             "time": row.time,
             "description": row.description,
-            "created_at": created_at,
-            "updated_at": created_at if current is None else self.now,
+            **self._stamps(row.created_at, current),
+        }
+
+    def _stamps(self, created_at: str | None, current: dict[str, Any] | None) -> dict[str, Any]:
+        """Timestamps, version and actors: new items start at version 1 with the legacy
+        creation time; an overwrite keeps who and when created, and bumps the version."""
+        created = created_at or (current or {}).get("created_at") or self.now
+        return {
+            "created_at": created,
+            "updated_at": created if current is None else self.now,
             "version": 1 if current is None else int(current.get("version", 0)) + 1,
             "created_by": ACTOR if current is None else current.get("created_by", ACTOR),
             "updated_by": ACTOR,

@@ -1,10 +1,13 @@
 """manage.py as an operator meets it: one line per table, one line per fixable failure."""
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
@@ -136,3 +139,58 @@ def test_each_fixable_failure_is_explained_in_one_line(error, hint):
 def test_a_bug_is_not_disguised_as_an_operator_error():
     assert explain(ValueError("bug"), "ap-northeast-2") is None
     assert explain(client_error("ValidationException"), "ap-northeast-2") is None
+
+
+def test_stream_worker_runs_the_handlers_against_a_dynamodb_and_stops_on_sigterm():
+    with EmbeddedDynamoDB() as server:
+        env = {
+            "AWS_ENDPOINT_URL_DYNAMODB": server.url,
+            "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": server.url,
+            "AWS_ACCESS_KEY_ID": "x",
+            "AWS_SECRET_ACCESS_KEY": "x",
+            "AWS_REGION": "ap-northeast-2",
+        }
+        assert manage("create-tables", env=env).returncode == 0
+        assert (
+            manage(
+                "migrate",
+                "--departments",
+                str(PROJECT_DIR / "data" / "departments.json"),
+                "--events",
+                str(PROJECT_DIR / "data" / "events.json"),
+                env=env,
+            ).returncode
+            == 0
+        )
+        base = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        worker = subprocess.Popen(
+            [sys.executable, "manage.py", "stream-worker", "--stage", "local"],
+            cwd=PROJECT_DIR,
+            env={**base, **env, "PYTHONUNBUFFERED": "1"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        client = boto3.client(
+            "dynamodb",
+            endpoint_url=server.url,
+            region_name="ap-northeast-2",
+            aws_access_key_id="x",
+            aws_secret_access_key="x",
+        )
+        deadline = time.monotonic() + 30
+        entries = 0
+        while time.monotonic() < deadline:
+            entries = client.scan(TableName="events-audit", Select="COUNT")["Count"]
+            if entries >= 3:  # two departments and one event, from the migration
+                break
+            time.sleep(0.2)
+        worker.send_signal(signal.SIGTERM)
+        out, _ = worker.communicate(timeout=30)
+        assert entries == 3, out
+        assert worker.returncode == 0, out
+        assert (
+            "stream worker: departments, events" in out
+            or "stream worker: events, departments" in out
+        )
+        assert out.rstrip().endswith("stopped")

@@ -224,6 +224,9 @@ class AuditEntry(_Output):
     changes: dict[str, FieldChange]  # MODIFY only: every field a person or program changed
     old_image: dict[str, Any] | None = None
     new_image: dict[str, Any] | None = None
+    # True when the images were left out because the entry would exceed DynamoDB's 400 KB
+    # item limit (items written by other tools can be that large); `changes` still says what.
+    images_omitted: bool = False
 
 
 class Notification(_Output):

@@ -55,7 +55,7 @@ class ChangeLog:
                     "date": effect.change.at[:10],
                     **effect.audit.model_dump(),
                 }
-                puts.append((index, self._audit, item))
+                puts.append((index, self._audit, _within_item_limit(item)))
             if effect.notification is not None:
                 item = {"change_key": effect.change.change_key, **effect.notification.model_dump()}
                 puts.append((index, self._inbox, item))
@@ -73,6 +73,19 @@ class ChangeLog:
             return batch_write(self._client, requests, attempts=self._attempts, sleep=self._sleep)
         except (ClientError, BotoCoreError):
             return False  # unreachable, or failing: transient, the records are retried
+
+
+# DynamoDB refuses items over 400 KB; an entry holding two images of a large item would be
+# refused on every retry and block its shard. Measured as UTF-8 JSON, a little above the
+# size DynamoDB counts, with room to spare.
+_AUDIT_ITEM_LIMIT = 350_000
+
+
+def _within_item_limit(item: dict[str, Any]) -> dict[str, Any]:
+    size = len(json.dumps(item, ensure_ascii=False, default=str).encode("utf-8"))
+    if size <= _AUDIT_ITEM_LIMIT:
+        return item
+    return {**item, "old_image": None, "new_image": None, "images_omitted": True}
 
 
 class Parking:

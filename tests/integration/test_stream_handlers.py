@@ -314,3 +314,26 @@ def test_a_table_that_stays_throttled_fails_the_batch_from_the_first_unwritten_r
     assert client.calls == 8
     assert failures(response) == [r["dynamodb"]["SequenceNumber"] for r in records]
     assert scan_all(tables, "events-audit") == []
+
+
+def test_an_entry_too_large_for_dynamodb_keeps_its_changes_without_the_images(api, tables, invoke):
+    # Given an event another tool made large (its images and changes: ~480 KB together)
+    department = api.department()
+    event = api.event(department["id"])
+    key = {"id": {"S": event["id"]}, "department_id": {"S": department["id"]}}
+    for text in ("가" * 40_000, "나" * 40_000):
+        tables.update_item(
+            TableName="events",
+            Key=key,
+            UpdateExpression="SET notes = :n",
+            ExpressionAttributeValues={":n": {"S": text}},
+        )
+    # When the stream is handled
+    assert failures(invoke("on_event_change", stream_records(tables, "events"))) == []
+    # Then the entry is written, says what changed, and leaves the images out
+    history = api.get(f"/api/events/{department['id']}/{event['id']}/history").json["items"]
+    latest = history[0]
+    assert latest["images_omitted"] is True
+    assert latest["new_image"] is None
+    assert set(latest["changes"]) == {"notes"}
+    assert history[-1]["images_omitted"] is False

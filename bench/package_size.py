@@ -54,7 +54,7 @@ def run() -> list[Row]:
     chalice = Path(sys.executable).with_name("chalice")
     python = f"Python {platform.python_version()}"
     if sys.version_info[:2] != (3, 12):
-        note = f"the venv runs {python}; the brief asks for a 3.12 build (Lambda python3.12)"
+        note = f"the venv runs {python}; Lambda's runtime here is python3.12"
         return [Row(SECTION, "chalice package", "skipped", note=note)]
     with tempfile.TemporaryDirectory(prefix="bench-package-") as directory:
         project, out = Path(directory, "project"), Path(directory, "out")

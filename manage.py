@@ -1,5 +1,5 @@
-"""Operations CLI: `python manage.py create-tables | migrate | serve | stream-worker |
-deploy | package | policies`.
+"""Operations CLI: `python manage.py create-tables | migrate | export | serve | stream-worker
+| deploy | package | policies`.
 
 Loads `.env` (local settings, never used by the Lambda code) and turns the failures an operator
 can fix into one line that says what to do.
@@ -58,6 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     package.add_argument("--stage", required=True, choices=["dev", "prod"])
     package.add_argument("--out", type=Path, help="output folder (default: build/STAGE)")
     commands.add_parser("policies", help="regenerate .chalice/policy-*.json from the tables")
+    export = commands.add_parser(
+        "export", help="write departments.json, events.json (migrate's shape) and audit.jsonl"
+    )
+    export.add_argument("--out", type=Path, required=True, help="folder to write into")
     args = parser.parse_args(argv)
     if args.command == "migrate" and not (args.departments or args.events):
         parser.error("migrate needs --departments PATH and/or --events PATH")
@@ -71,6 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _create_tables()
         if args.command == "migrate":
             return _migrate(args)
+        if args.command == "export":
+            return _export(args)
         if args.command in ("deploy", "package", "policies"):
             return _deployment(args)
         if args.command == "stream-worker":
@@ -115,6 +121,19 @@ def _deployment(args: argparse.Namespace) -> int:
 
         for path in write_policies():
             print(f"✓ {path}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from chalicelib.context import get_context
+    from ops.export import export
+
+    context = get_context()
+    done = export(context.client, context.settings, args.out)
+    print(
+        f"✅ 내보내기 완료: 부서 {done.departments}개, 일정 {done.events}개, "
+        f"감사 기록 {done.audit_entries}개 → {args.out}"
+    )
     return 0
 
 

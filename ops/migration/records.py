@@ -20,9 +20,13 @@ from ops.migration.legacy import SourceRecord
 # second run finds the first run's items instead of writing them again.
 ID_NAMESPACE = uuid.UUID("6f1d3c2e-2b9a-5d4e-9c1f-0a7b3e5d8c21")
 
-DEPARTMENT_FIELDS = frozenset({"id", "name", "description", "created_at"})
-EVENT_FIELDS = frozenset(
-    {"id", "department_id", "event_date", "title", "time", "description", "created_at"}
+# What an export adds (manage.py export writes these shapes): kept, so export → migrate into
+# empty tables gives back the same items.
+HISTORY_FIELDS = frozenset({"updated_at", "version", "created_by", "updated_by"})
+DEPARTMENT_FIELDS = frozenset({"id", "name", "description", "created_at"}) | HISTORY_FIELDS
+EVENT_FIELDS = (
+    frozenset({"id", "department_id", "event_date", "title", "time", "description", "created_at"})
+    | HISTORY_FIELDS
 )
 
 
@@ -43,12 +47,23 @@ class Reject:
 
 
 @dataclass(frozen=True)
+class History:
+    """Timestamps, version and actors a record may carry (an export does; legacy files don't)."""
+
+    updated_at: str | None = None
+    version: int | None = None
+    created_by: str | None = None
+    updated_by: str | None = None
+
+
+@dataclass(frozen=True)
 class DepartmentRow:
     id: str
     name: str
     description: str
     created_at: str | None
     where: str
+    history: History = History()
 
     @property
     def name_key(self) -> str:
@@ -65,6 +80,7 @@ class EventRow:
     description: str
     created_at: str | None
     where: str
+    history: History = History()
 
 
 def validate_departments(
@@ -77,13 +93,14 @@ def validate_departments(
     for source in records:
         try:
             data = _fields(source.data, DEPARTMENT_FIELDS)
-            content = parse(DepartmentCreate, _without(data, "id", "created_at"))
+            content = parse(DepartmentCreate, _without(data, "id", "created_at", *HISTORY_FIELDS))
             row = DepartmentRow(
                 id=_id(data, f"department:{department_name_key(content.name)}"),
                 name=content.name,
                 description=content.description,
                 created_at=_timestamp(data),
                 where=source.where,
+                history=_history(data),
             )
             if row.id in ids:
                 raise _Invalid(f"id '{row.id}' is used by {ids[row.id]} too")
@@ -114,7 +131,10 @@ def validate_events(records: list[SourceRecord]) -> tuple[list[EventRow], list[R
             department_id = _as_text_id(data.get("department_id"))
             if not isinstance(department_id, str) or not is_valid_id(department_id):
                 raise _Invalid("department_id: is required, an id of letters, digits and ._:-")
-            content = parse(EventCreate, _without(data, "id", "department_id", "created_at"))
+            content = parse(
+                EventCreate,
+                _without(data, "id", "department_id", "created_at", *HISTORY_FIELDS),
+            )
             fingerprint = json.dumps(
                 [
                     department_id,
@@ -134,6 +154,7 @@ def validate_events(records: list[SourceRecord]) -> tuple[list[EventRow], list[R
                 description=content.description,
                 created_at=_timestamp(data),
                 where=source.where,
+                history=_history(data),
             )
             key = (row.id, row.department_id)
             if key in keys:
@@ -179,17 +200,39 @@ def _as_text_id(value: Any) -> Any:
     return value
 
 
-def _timestamp(data: dict[str, Any]) -> str | None:
-    value = data.get("created_at")
+def _timestamp(data: dict[str, Any], field: str = "created_at") -> str | None:
+    value = data.get(field)
     if value is None:
         return None
     if not isinstance(value, str):
-        raise _Invalid("created_at: must be an ISO 8601 timestamp")
+        raise _Invalid(f"{field}: must be an ISO 8601 timestamp")
     try:
         datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise _Invalid("created_at: must be an ISO 8601 timestamp") from None
+        raise _Invalid(f"{field}: must be an ISO 8601 timestamp") from None
     return value  # kept exactly as the legacy backend wrote it
+
+
+def _history(data: dict[str, Any]) -> History:
+    version = data.get("version")
+    if version is not None and (
+        not isinstance(version, int) or isinstance(version, bool) or version < 1
+    ):
+        raise _Invalid("version: must be a whole number from 1")
+    actors = {}
+    for field in ("created_by", "updated_by"):
+        value = data.get(field)
+        if value is not None and (
+            not isinstance(value, str) or not value or len(value) > 200 or not value.isprintable()
+        ):
+            raise _Invalid(f"{field}: must be printable text of at most 200 characters")
+        actors[field] = value
+    return History(
+        updated_at=_timestamp(data, "updated_at"),
+        version=version,
+        created_by=actors["created_by"],
+        updated_by=actors["updated_by"],
+    )
 
 
 def _reason(problem: Exception) -> str:

@@ -20,6 +20,7 @@ from ops.migration.legacy import department_records, event_records
 from ops.migration.records import (
     DepartmentRow,
     EventRow,
+    History,
     Reject,
     validate_departments,
     validate_events,
@@ -270,7 +271,7 @@ class _Run:
             "id": row.id,
             "name": row.name,
             "description": row.description,
-            **self._stamps(row.created_at, current),
+            **self._stamps(row.created_at, row.history, current),
             "event_count": 0 if current is None else int(current.get("event_count", 0)),
         }
 
@@ -282,18 +283,29 @@ class _Run:
             "title": row.title,
             "time": row.time,
             "description": row.description,
-            **self._stamps(row.created_at, current),
+            **self._stamps(row.created_at, row.history, current),
         }
 
-    def _stamps(self, created_at: str | None, current: dict[str, Any] | None) -> dict[str, Any]:
-        """Timestamps, version and actors: new items start at version 1 with the legacy
-        creation time; an overwrite keeps who and when created, and bumps the version."""
-        created = created_at or (current or {}).get("created_at") or self.now
+    def _stamps(
+        self, created_at: str | None, history: History, current: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """Timestamps, version and actors. A new item keeps what the file says (an export
+        carries all of it) and otherwise starts at version 1, created by `migration`; an
+        overwrite keeps who and when created, and bumps the version."""
+        if current is None:
+            created = created_at or self.now
+            return {
+                "created_at": created,
+                "updated_at": history.updated_at or created,
+                "version": history.version or 1,
+                "created_by": history.created_by or ACTOR,
+                "updated_by": history.updated_by or history.created_by or ACTOR,
+            }
         return {
-            "created_at": created,
-            "updated_at": created if current is None else self.now,
-            "version": 1 if current is None else int(current.get("version", 0)) + 1,
-            "created_by": ACTOR if current is None else current.get("created_by", ACTOR),
+            "created_at": created_at or current.get("created_at") or self.now,
+            "updated_at": self.now,
+            "version": int(current.get("version", 0)) + 1,
+            "created_by": current.get("created_by", ACTOR),
             "updated_by": ACTOR,
         }
 

@@ -1,0 +1,134 @@
+"""`manage.py export --out DIR`: the tables as files.
+
+departments.json and events.json are in the shape `migrate` reads, with every field (ids,
+timestamps, versions, actors), so export → migrate into empty tables gives back the same
+items. audit.jsonl holds the audit log, one entry per line. Consistent reads, page by page.
+"""
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from chalicelib.dynamo import DynamoDBClient, from_item
+from chalicelib.settings import Settings
+
+# What the API shows of each item, plus who wrote it: the counter, the claims and the deletion
+# stamp are the app's own bookkeeping and are rebuilt by migrate.
+DEPARTMENT_FIELDS = (
+    "id",
+    "name",
+    "description",
+    "created_at",
+    "updated_at",
+    "version",
+    "created_by",
+    "updated_by",
+)
+EVENT_FIELDS = (
+    "id",
+    "department_id",
+    "event_date",
+    "title",
+    "time",
+    "description",
+    "created_at",
+    "updated_at",
+    "version",
+    "created_by",
+    "updated_by",
+)
+
+
+@dataclass(frozen=True)
+class Exported:
+    departments: int
+    events: int
+    audit_entries: int
+
+
+def scan(client: DynamoDBClient, table: str) -> Iterator[dict[str, Any]]:
+    params: dict[str, Any] = {"TableName": table, "ConsistentRead": True}
+    while True:
+        response = client.scan(**params)
+        for item in response.get("Items", []):
+            yield from_item(item)
+        if "LastEvaluatedKey" not in response:
+            return
+        params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def export(
+    client: DynamoDBClient,
+    settings: Settings,
+    out_dir: Path,
+    *,
+    progress: bool | None = None,
+) -> Exported:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tick = _ticker(progress)
+    departments = sorted(
+        (
+            _pick(item, DEPARTMENT_FIELDS)
+            for item in tick(scan(client, settings.departments_table), "부서")
+        ),
+        key=lambda d: str(d["id"]),
+    )
+    events = sorted(
+        (_pick(item, EVENT_FIELDS) for item in tick(scan(client, settings.events_table), "일정")),
+        key=lambda e: (str(e["department_id"]), str(e.get("event_date", "")), str(e["id"])),
+    )
+    _write_json(out_dir / "departments.json", {"departments": departments})
+    _write_json(out_dir / "events.json", {"events": events})
+    entries = 0
+    with _replacing(out_dir / "audit.jsonl") as file:
+        for entry in tick(scan(client, settings.audit_table), "감사 기록"):
+            file.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
+            entries += 1
+    return Exported(len(departments), len(events), entries)
+
+
+def _pick(item: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    return {name: item[name] for name in fields if name in item}
+
+
+def _write_json(path: Path, data: Any) -> None:
+    with _replacing(path) as file:
+        json.dump(data, file, ensure_ascii=False, indent=1)
+        file.write("\n")
+
+
+class _replacing:
+    """Write to a temporary file beside `path` and move it into place when done, so a crash
+    never leaves half a file where a good one was."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._temporary = path.with_suffix(path.suffix + ".tmp")
+
+    def __enter__(self) -> Any:
+        self._file = self._temporary.open("w", encoding="utf-8")
+        return self._file
+
+    def __exit__(self, kind: object, error: object, traceback: object) -> None:
+        self._file.close()
+        if kind is None:
+            self._temporary.replace(self._path)
+        else:
+            self._temporary.unlink(missing_ok=True)
+
+
+def _ticker(enabled: bool | None) -> Callable[[Iterator[Any], str], Iterator[Any]]:
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        return lambda items, label: items
+
+    def tick(items: Iterator[Any], label: str) -> Iterator[Any]:
+        from tqdm import tqdm
+
+        yield from tqdm(items, desc=label, unit="개", file=sys.stderr)
+
+    return tick

@@ -16,8 +16,9 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt scripts/find-python.sh
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
+# Keeps its data in .local/ between runs; FRESH=1 starts again from the sample data.
 run: install
-	$(PY) manage.py serve --port $(PORT)
+	$(PY) manage.py serve --port $(PORT) $(if $(FRESH),--fresh) $(if $(DATA_DIR),--data-dir $(DATA_DIR))
 
 create-tables: install
 	$(PY) manage.py create-tables

@@ -26,6 +26,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="a .chalice/config.json stage whose settings to use (default: none, the guide's "
         "table names)",
     )
+    serve.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="where the embedded DynamoDB's data is kept between runs (default: .local/)",
+    )
+    serve.add_argument(
+        "--fresh", action="store_true", help="start from the sample data, not the saved data"
+    )
     worker = commands.add_parser(
         "stream-worker", help="run the stream handlers against the configured DynamoDB"
     )
@@ -84,9 +93,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             stream_worker(args.stage, args.start_at.upper().replace("-", "_"))
             return 0
+        from ops.local_stack import DEFAULT_DATA_DIR
         from ops.local_stack import serve as serve_local
 
-        serve_local(args.host, args.port, args.stage)
+        serve_local(args.host, args.port, args.stage, args.data_dir or DEFAULT_DATA_DIR, args.fresh)
         return 0
     except Exception as error:
         line = explain(error, get_settings().region)
@@ -132,7 +142,7 @@ def _export(args: argparse.Namespace) -> int:
     done = export(context.client, context.settings, args.out)
     print(
         f"✅ 내보내기 완료: 부서 {done.departments}개, 일정 {done.events}개, "
-        f"감사 기록 {done.audit_entries}개 → {args.out}"
+        f"감사 기록 {done.audit_entries}개, 알림 {done.notifications}개 → {args.out}"
     )
     return 0
 

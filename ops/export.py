@@ -2,7 +2,8 @@
 
 departments.json and events.json are in the shape `migrate` reads, with every field (ids,
 timestamps, versions, actors), so export → migrate into empty tables gives back the same
-items. audit.jsonl holds the audit log, one entry per line. Consistent reads, page by page.
+items. audit.jsonl and notifications.jsonl hold the audit log and the inboxes, one item per
+line. Consistent reads, page by page.
 """
 
 import json
@@ -47,6 +48,7 @@ class Exported:
     departments: int
     events: int
     audit_entries: int
+    notifications: int
 
 
 def scan(client: DynamoDBClient, table: str) -> Iterator[dict[str, Any]]:
@@ -82,12 +84,24 @@ def export(
     )
     _write_json(out_dir / "departments.json", {"departments": departments})
     _write_json(out_dir / "events.json", {"events": events})
-    entries = 0
-    with _replacing(out_dir / "audit.jsonl") as file:
-        for entry in tick(scan(client, settings.audit_table), "감사 기록"):
-            file.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
-            entries += 1
-    return Exported(len(departments), len(events), entries)
+    entries = _write_lines(
+        out_dir / "audit.jsonl", tick(scan(client, settings.audit_table), "감사 기록")
+    )
+    inbox = _write_lines(
+        out_dir / "notifications.jsonl",
+        tick(scan(client, settings.notifications_table), "알림"),
+    )
+    return Exported(len(departments), len(events), entries, inbox)
+
+
+def _write_lines(path: Path, items: Iterator[dict[str, Any]]) -> int:
+    """One item per line, whole (keys included), so it can be written back as it was."""
+    count = 0
+    with _replacing(path) as file:
+        for item in items:
+            file.write(json.dumps(item, ensure_ascii=False, sort_keys=True) + "\n")
+            count += 1
+    return count
 
 
 def _pick(item: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:

@@ -21,11 +21,13 @@ from chalicelib import context as app_context
 from chalicelib.dynamo import CLIENT_CONFIG
 from chalicelib.tables import table_definitions
 from ops.create_tables import ensure_tables
+from ops.local_data import SNAPSHOT_SECONDS, Snapshots, has_saved_data, load
 from ops.migration.run import migrate
 from ops.stream_poller import StreamPoller
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_DIR / "data"
+DEFAULT_DATA_DIR = PROJECT_DIR / ".local"
 _BACKLOG = 128
 _ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL")
 
@@ -76,25 +78,38 @@ def log(line: str) -> None:
 
 
 @contextmanager
-def stream_poller(app: Chalice, context: app_context.Context) -> Iterator[None]:
-    """The registered stream handlers, fed from the tables' streams on a background thread."""
+def stream_poller(
+    app: Chalice, context: app_context.Context, start_at: str = "TRIM_HORIZON"
+) -> Iterator[StreamPoller]:
+    """The registered stream handlers, fed from the tables' streams on a background thread;
+    on the way out, whatever is still on the streams is handled first."""
     settings = context.settings
     streams = boto3.session.Session().client(
         "dynamodbstreams", region_name=settings.region, config=CLIENT_CONFIG
     )
-    poller = StreamPoller(app, context.client, streams, region=settings.region, log=log)
+    poller = StreamPoller(
+        app, context.client, streams, region=settings.region, log=log, start_at=start_at
+    )
     stop = threading.Event()
     thread = threading.Thread(target=poller.run, args=(stop,), name="stream-poller", daemon=True)
     thread.start()
     try:
-        yield
+        yield poller
     finally:
         stop.set()
         thread.join(timeout=10)
+        poller.drain()
 
 
-def serve(host: str, port: int, stage: str = "local") -> None:
-    """Run until Ctrl-C or SIGTERM."""
+def serve(
+    host: str,
+    port: int,
+    stage: str = "local",
+    data_dir: Path = DEFAULT_DATA_DIR,
+    fresh: bool = False,
+) -> None:
+    """Run until Ctrl-C or SIGTERM. With the embedded DynamoDB, the data is kept in
+    `data_dir` between runs (`fresh` starts again from the sample data)."""
     from chalice.cli import create_local_server
     from chalice.cli.factory import CLIFactory
     from chalice.local import ChaliceRequestHandler
@@ -111,7 +126,11 @@ def serve(host: str, port: int, stage: str = "local") -> None:
         app_context.reset()
         context = app_context.get_context()
         ensure_tables(context.client, table_definitions(context.settings))
-        if endpoint.embedded:
+        restored = endpoint.embedded and not fresh and has_saved_data(data_dir)
+        if restored:
+            departments, events = load(context, data_dir)
+            print(f"✓ 저장된 데이터: 부서 {departments}개, 일정 {events}개 ({data_dir})")
+        elif endpoint.embedded:
             outcome = migrate(
                 context.client,
                 context.settings,
@@ -127,7 +146,14 @@ def serve(host: str, port: int, stage: str = "local") -> None:
         _stop_on_sigterm(server.server.shutdown)
         bound_host, bound_port = server.server.server_address[:2]
         where = "embedded" if endpoint.embedded else "external"
-        with stream_poller(server.app_object, context):
+        # Restored items were audited in an earlier run: only what happens from now on is new.
+        start_at = "LATEST" if restored else "TRIM_HORIZON"
+        with stream_poller(server.app_object, context, start_at) as poller:
+            snapshots = None
+            if endpoint.embedded:
+                every = float(os.environ.get("LOCAL_SNAPSHOT_SECONDS") or SNAPSHOT_SECONDS)
+                snapshots = Snapshots(context, data_dir, lambda: poller.processed, log, every)
+                snapshots.start()
             print(f"DynamoDB ({where}): {endpoint.url}")
             print(f"API: http://{bound_host}:{bound_port}/api  (Ctrl-C to stop)", flush=True)
             try:
@@ -136,6 +162,9 @@ def serve(host: str, port: int, stage: str = "local") -> None:
                 pass
             finally:
                 server.server.server_close()
+        if snapshots is not None:
+            snapshots.stop()  # after the poller's last drain, so the audit log is complete
+            print(f"💾 {data_dir}에 저장했습니다 (다음 실행 때 불러옵니다)")
     print("stopped", flush=True)
 
 

@@ -84,6 +84,7 @@ class StreamPoller:
         self._log = log
         self._start_at = start_at
         self._idle = idle_seconds
+        self.processed = 0  # records handed to handlers successfully, for "anything changed?"
         self.sources = self._find_sources()
 
     def _find_sources(self) -> list[_Source]:
@@ -124,6 +125,12 @@ class StreamPoller:
             pause = min(_MAX_BACKOFF, pause * 2) if failing else self._idle
             if not busy:
                 stop.wait(pause)
+
+    def drain(self, rounds: int = 50) -> None:
+        """Handle what is still waiting on the streams (before a clean stop)."""
+        for _ in range(rounds):
+            if not any([self.poll(source) for source in self.sources]):
+                return
 
     def poll(self, source: _Source) -> bool:
         """One round over the source's shards. True if any records were handled."""
@@ -181,6 +188,7 @@ class StreamPoller:
         if failed_at is None:
             shard.position = ("AFTER_SEQUENCE_NUMBER", records[-1]["dynamodb"]["SequenceNumber"])
             shard.failures = 0
+            self.processed += len(records)
             lag = time.time() - min(r["dynamodb"]["ApproximateCreationDateTime"] for r in records)
             self._log(f"stream {source.table}: {len(records)}건 처리 (지연 {lag:.1f}s)")
             return True

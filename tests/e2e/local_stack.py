@@ -6,6 +6,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -29,7 +30,17 @@ class Reply:
 
 
 class LocalStack:
-    def __init__(self, env: dict[str, str] | None = None) -> None:
+    """`data_dir`: where the stack keeps its data between runs (a fresh temporary folder by
+    default, so tests never read or write the developer's .local/)."""
+
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        data_dir: Path | None = None,
+        *,
+        fresh: bool = False,
+    ) -> None:
+        self.data_dir = data_dir or Path(tempfile.mkdtemp(prefix="local-stack-"))
         environment = {
             key: value
             for key, value in os.environ.items()
@@ -37,7 +48,16 @@ class LocalStack:
         }
         environment.update(env or {}, PYTHONUNBUFFERED="1")
         self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "serve", "--port", "0"],
+            [
+                sys.executable,
+                "manage.py",
+                "serve",
+                "--port",
+                "0",
+                "--data-dir",
+                str(self.data_dir),
+                *(["--fresh"] if fresh else []),
+            ],
             cwd=PROJECT_DIR,
             env=environment,
             stdout=subprocess.PIPE,

@@ -7,13 +7,13 @@ can fix into one line that says what to do.
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from dotenv import load_dotenv
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="manage.py", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("create-tables", help="create or adopt the project's tables")
@@ -67,10 +67,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     package.add_argument("--stage", required=True, choices=["dev", "prod"])
     package.add_argument("--out", type=Path, help="output folder (default: build/STAGE)")
     commands.add_parser("policies", help="regenerate .chalice/policy-*.json from the tables")
+    backup = commands.add_parser("backup", help="on-demand backups of the stage's tables")
+    backup.add_argument("--stage", required=True, choices=["dev", "prod"])
+    backup.add_argument("--list", action="store_true", help="list existing backups instead")
     export = commands.add_parser(
         "export", help="write departments.json, events.json (migrate's shape) and audit.jsonl"
     )
     export.add_argument("--out", type=Path, required=True, help="folder to write into")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
     if args.command == "migrate" and not (args.departments or args.events):
         parser.error("migrate needs --departments PATH and/or --events PATH")
@@ -79,25 +87,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     from chalicelib.settings import get_settings
     from ops.cli_errors import explain
 
+    commands: dict[str, Callable[[argparse.Namespace], int]] = {
+        "create-tables": _create_tables,
+        "migrate": _migrate,
+        "export": _export,
+        "backup": _backup,
+        "deploy": _deployment,
+        "package": _deployment,
+        "policies": _deployment,
+        "stream-worker": _stream_worker,
+        "serve": _serve,
+    }
     try:
-        if args.command == "create-tables":
-            return _create_tables()
-        if args.command == "migrate":
-            return _migrate(args)
-        if args.command == "export":
-            return _export(args)
-        if args.command in ("deploy", "package", "policies"):
-            return _deployment(args)
-        if args.command == "stream-worker":
-            from ops.local_stack import stream_worker
-
-            stream_worker(args.stage, args.start_at.upper().replace("-", "_"))
-            return 0
-        from ops.local_stack import DEFAULT_DATA_DIR
-        from ops.local_stack import serve as serve_local
-
-        serve_local(args.host, args.port, args.stage, args.data_dir or DEFAULT_DATA_DIR, args.fresh)
-        return 0
+        return commands[args.command](args)
     except Exception as error:
         line = explain(error, get_settings().region)
         if line is None:
@@ -106,7 +108,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def _create_tables() -> int:
+def _serve(args: argparse.Namespace) -> int:
+    from ops.local_stack import DEFAULT_DATA_DIR, serve
+
+    serve(args.host, args.port, args.stage, args.data_dir or DEFAULT_DATA_DIR, args.fresh)
+    return 0
+
+
+def _stream_worker(args: argparse.Namespace) -> int:
+    from ops.local_stack import stream_worker
+
+    stream_worker(args.stage, args.start_at.upper().replace("-", "_"))
+    return 0
+
+
+def _create_tables(args: argparse.Namespace) -> int:
     from chalicelib.context import get_context
     from chalicelib.tables import table_definitions
     from ops.create_tables import ensure_tables
@@ -131,6 +147,20 @@ def _deployment(args: argparse.Namespace) -> int:
 
         for path in write_policies():
             print(f"✓ {path}")
+    return 0
+
+
+def _backup(args: argparse.Namespace) -> int:
+    from chalicelib.dynamo import make_client
+    from ops.backup import create_backups, list_backups
+    from ops.deploy.stage import stage_settings
+
+    settings = stage_settings(args.stage)
+    client = make_client(settings)
+    if args.list:
+        list_backups(client, settings)
+    else:
+        create_backups(client, settings, args.stage)
     return 0
 
 

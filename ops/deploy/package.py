@@ -16,7 +16,14 @@ from typing import Any
 
 from chalicelib.settings import Settings
 from chalicelib.tables import TableDefinition, table_definitions
-from ops.deploy.policies import failure_queue_name
+from ops.deploy.monitoring import (
+    DEFAULT_ITERATOR_AGE_MS,
+    STREAM_FUNCTIONS,
+    Names,
+    alarms,
+    dashboard_body,
+)
+from ops.deploy.policies import APP_NAME, failure_queue_name
 from ops.deploy.stage import PROJECT_DIR, load_config, stage_settings
 from ops.deploy.steps import FAILURE_QUEUE_RETENTION_SECONDS, mapping_settings
 from ops.deploy.write_policies import write_policies
@@ -79,7 +86,70 @@ def merge_template(settings: Settings, stage: str) -> dict[str, Any]:
                 }
             }
         }
-    return {"Resources": resources}
+    resources.update(monitoring_resources(settings, stage))
+    return {
+        "Parameters": {
+            "AlarmEmail": {
+                "Type": "String",
+                "Default": "",
+                "Description": "An e-mail address to subscribe to the alarm topic (optional)",
+            },
+            "IteratorAgeThresholdMs": {
+                "Type": "Number",
+                "Default": DEFAULT_ITERATOR_AGE_MS,
+                "Description": "Alarm when a stream handler's IteratorAge exceeds this (ms)",
+            },
+        },
+        "Conditions": {"HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}},
+        "Resources": resources,
+    }
+
+
+def monitoring_resources(settings: Settings, stage: str) -> dict[str, Any]:
+    """The alarm topic (and optional e-mail subscription), the alarms and the dashboard."""
+    names = Names(
+        api_function={"Ref": "APIHandler"},
+        stream_functions={h: {"Ref": _camel(h)} for h in STREAM_FUNCTIONS},
+        failure_queue={"Fn::GetAtt": [QUEUE, "QueueName"]},
+        api_name=APP_NAME,
+        api_stage=load_config()["stages"][stage].get("api_gateway_stage", "api"),
+        alarm_topic={"Ref": "AlarmTopic"},
+        iterator_age_ms={"Ref": "IteratorAgeThresholdMs"},
+    )
+    resources: dict[str, Any] = {
+        "AlarmTopic": {
+            "Type": "AWS::SNS::Topic",
+            "Properties": {"KmsMasterKeyId": "alias/aws/sns"},
+        },
+        "AlarmEmailSubscription": {
+            "Type": "AWS::SNS::Subscription",
+            "Condition": "HasAlarmEmail",
+            "Properties": {
+                "Protocol": "email",
+                "Endpoint": {"Ref": "AlarmEmail"},
+                "TopicArn": {"Ref": "AlarmTopic"},
+            },
+        },
+        "Dashboard": {
+            "Type": "AWS::CloudWatch::Dashboard",
+            "Properties": {
+                "DashboardName": f"{APP_NAME}-{stage}",
+                "DashboardBody": {
+                    "Fn::Join": ["", dashboard_body(settings, names, {"Ref": "AWS::Region"})]
+                },
+            },
+        },
+    }
+    for key, alarm in alarms(settings, stage, names).items():
+        resources[_camel(key.replace("-", "_")) + "Alarm"] = {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": alarm,
+        }
+    return resources
+
+
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
 
 
 def package(stage: str, out_dir: Path) -> Path:

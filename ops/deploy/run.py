@@ -14,6 +14,7 @@ from ops.deploy.steps import (
     Report,
     configure_stream_mappings,
     deployed_stream_mappings,
+    ensure_monitoring,
     failure_queue,
     prepare_tables,
     record_stream_arns,
@@ -34,6 +35,8 @@ def deploy(
     dynamodb = make_client(settings)
     sqs = session.client("sqs", region_name=settings.region, config=CLIENT_CONFIG)
     lambda_client = session.client("lambda", region_name=settings.region, config=CLIENT_CONFIG)
+    cloudwatch = session.client("cloudwatch", region_name=settings.region, config=CLIENT_CONFIG)
+    sns = session.client("sns", region_name=settings.region, config=CLIENT_CONFIG)
 
     for path in write_policies((stage,)):
         report(f"✓ {path.relative_to(PROJECT_DIR)}: IAM 정책을 갱신했습니다.")
@@ -53,3 +56,6 @@ def deploy(
         return
     mappings = deployed_stream_mappings(stage, project_dir)
     configure_stream_mappings(lambda_client, mappings, queue_arn, report)
+    ensure_monitoring(
+        cloudwatch, sns, settings, stage, report, alarm_email=os.environ.get("ALARM_EMAIL")
+    )

@@ -144,3 +144,45 @@ def _current(mapping: Any, key: str) -> Any:
     if key == "DestinationConfig" and value:
         return {"OnFailure": {"Destination": value.get("OnFailure", {}).get("Destination")}}
     return value
+
+
+def ensure_monitoring(
+    cloudwatch: Any,
+    sns: Any,
+    settings: Settings,
+    stage: str,
+    report: Report = print,
+    *,
+    alarm_email: str | None = None,
+) -> str:
+    """The alarm topic (with an optional e-mail subscription), every alarm and the dashboard,
+    created or brought up to date (PutMetricAlarm and PutDashboard replace in place).
+    Returns the topic's ARN."""
+    from ops.deploy.monitoring import STREAM_FUNCTIONS, Names, alarms, dashboard_body
+    from ops.deploy.stage import load_config
+
+    topic = sns.create_topic(  # returns the existing topic when it is there
+        Name=f"department-calendar-{stage}-alarms",
+        Attributes={"KmsMasterKeyId": "alias/aws/sns"},
+    )["TopicArn"]
+    if alarm_email:
+        subscribed = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+        if not any(s.get("Endpoint") == alarm_email for s in subscribed):
+            sns.subscribe(TopicArn=topic, Protocol="email", Endpoint=alarm_email)
+            report(f"✓ 경보 메일 구독을 요청했습니다: {alarm_email} (메일에서 확인하세요)")
+    functions = f"department-calendar-{stage}"
+    names = Names(
+        api_function=functions,
+        stream_functions={h: f"{functions}-{h}" for h in STREAM_FUNCTIONS},
+        failure_queue=failure_queue_name(stage),
+        api_name="department-calendar",
+        api_stage=load_config()["stages"][stage].get("api_gateway_stage", "api"),
+        alarm_topic=topic,
+    )
+    defined = alarms(settings, stage, names)
+    for alarm in defined.values():
+        cloudwatch.put_metric_alarm(**alarm)
+    body = "".join(str(part) for part in dashboard_body(settings, names, settings.region))
+    cloudwatch.put_dashboard(DashboardName=f"department-calendar-{stage}", DashboardBody=body)
+    report(f"✓ 경보 {len(defined)}개와 대시보드 department-calendar-{stage}를 맞췄습니다.")
+    return str(topic)

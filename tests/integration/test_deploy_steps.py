@@ -168,6 +168,43 @@ def test_make_deploy_without_chalice_is_idempotent_end_to_end(dynamodb, tmp_path
         for line in first
     )
     assert all(
-        line.endswith("이미 존재합니다.") or "이미 올바르게 설정되어 있습니다" in line
+        line.endswith("이미 존재합니다.")
+        or "이미 올바르게 설정되어 있습니다" in line
+        or line.startswith("✓ 경보 ")  # alarms and dashboard are put in place every time
         for line in second
     ), second
+
+
+def test_monitoring_is_created_and_stays_the_same_on_a_second_run(dynamodb):
+    from ops.deploy.steps import ensure_monitoring
+
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    sns = boto3.client("sns", region_name=REGION)
+    settings = stage_settings("prod")
+    lines: list[str] = []
+    topic = ensure_monitoring(
+        cloudwatch, sns, settings, "prod", lines.append, alarm_email="ops@example.com"
+    )
+    alarms = cloudwatch.describe_alarms()["MetricAlarms"]
+    assert len(alarms) >= 20
+    assert all(alarm["AlarmActions"] == [topic] for alarm in alarms)
+    ages = [a for a in alarms if a["MetricName"] == "IteratorAge"]
+    assert {a["Dimensions"][0]["Value"] for a in ages} == {
+        "department-calendar-prod-on_event_change",
+        "department-calendar-prod-on_department_change",
+    }
+    body = json.loads(
+        cloudwatch.get_dashboard(DashboardName="department-calendar-prod")["DashboardBody"]
+    )
+    assert body["widgets"]
+    subscriptions = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    assert [s["Endpoint"] for s in subscriptions] == ["ops@example.com"]
+    # A second run: the same topic, the same alarms, no second subscription
+    assert (
+        ensure_monitoring(
+            cloudwatch, sns, settings, "prod", lines.append, alarm_email="ops@example.com"
+        )
+        == topic
+    )
+    assert len(cloudwatch.describe_alarms()["MetricAlarms"]) == len(alarms)
+    assert len(sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]) == 1

@@ -119,3 +119,57 @@ def test_what_ships_is_small_and_holds_no_sdk_dev_tools_or_tests(built):
     assert not [n for n in names if n.startswith(("chalice/cli", "chalice/deploy"))]
     # the compiled pydantic core is the Linux build Lambda runs
     assert any(n.startswith("pydantic_core/_pydantic_core.cpython-312-x86_64-linux") for n in names)
+
+
+def alarm_metrics(template: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (r["Properties"]["Namespace"], r["Properties"]["MetricName"], r["Properties"])
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::CloudWatch::Alarm"
+    ]
+
+
+def test_alarms_watch_the_stream_the_functions_the_api_and_the_tables(built):
+    template, _ = built
+    found = alarm_metrics(template)
+    metrics = {(namespace, name) for namespace, name, _ in found}
+    assert {
+        ("AWS/Lambda", "IteratorAge"),
+        ("AWS/Lambda", "Errors"),
+        ("AWS/Lambda", "Throttles"),
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+        ("DepartmentCalendar", "RecordsParked"),
+        ("AWS/ApiGateway", "5XXError"),
+        ("AWS/DynamoDB", "WriteThrottleEvents"),
+        ("AWS/DynamoDB", "ReadThrottleEvents"),
+    } <= metrics
+    # errors and throttles for each of the three functions; throttles for every table
+    assert sum(1 for _, name, _ in found if name == "Errors") == 3
+    tables = {d.name for d in table_definitions(stage_settings("prod"))}
+    throttled = {
+        p["Dimensions"][0]["Value"] for _, name, p in found if name == "WriteThrottleEvents"
+    }
+    assert throttled == tables
+    # the iterator-age threshold is a parameter; every alarm notifies the alarm topic
+    ages = [p for _, name, p in found if name == "IteratorAge"]
+    assert all(p["Threshold"] == {"Ref": "IteratorAgeThresholdMs"} for p in ages)
+    assert all(p["AlarmActions"] == [{"Ref": "AlarmTopic"}] for _, _, p in found)
+    assert template["Resources"]["AlarmEmailSubscription"]["Condition"] == "HasAlarmEmail"
+
+
+def test_the_dashboard_shows_api_stream_records_and_table_metrics(built):
+    template, _ = built
+    parts = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Join"][1]
+    text = "".join(part if isinstance(part, str) else "X" for part in parts)
+    body = json.loads(text)
+    names = {m[1] for widget in body["widgets"] for m in widget["properties"]["metrics"]}
+    assert {
+        "Count",
+        "Latency",
+        "5XXError",
+        "IteratorAge",
+        "RecordsProcessed",
+        "RecordsParked",
+        "ConsumedWriteCapacityUnits",
+        "WriteThrottleEvents",
+    } <= names

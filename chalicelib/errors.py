@@ -96,6 +96,26 @@ class ConcurrentModification(Conflict):
         super().__init__(f"{what} was changed by another request at the same time; try again.")
 
 
+class VersionMismatch(DomainError):
+    """If-Match named another version than the stored one: someone else changed it first."""
+
+    status = 412
+    code = "precondition_failed"
+
+    def __init__(self, what: str, current_version: int) -> None:
+        super().__init__(
+            f"{what} has changed since you read it (now version {current_version}): "
+            "read it again and reapply your change."
+        )
+        self.current_version = current_version
+
+    def body(self) -> dict[str, object]:
+        return {**super().body(), "current_version": self.current_version}
+
+    def headers(self) -> dict[str, str]:
+        return {"ETag": f'"{self.current_version}"'}
+
+
 class StorageUnavailable(DomainError):
     """DynamoDB cannot serve the request now (throttled, unreachable, table missing)."""
 

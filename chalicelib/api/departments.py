@@ -5,8 +5,10 @@ from chalice.app import Blueprint, Response
 from chalicelib.api.http import (
     actor,
     checked_id,
+    etag,
     flag_param,
     handles_errors,
+    if_match,
     json_body,
     json_response,
     model_response,
@@ -25,7 +27,7 @@ def create_department() -> Response:
     data = parse(DepartmentCreate, json_body(request))
     department = get_context().departments.create(data, actor(request))
     location = f"/api/departments/{department.id}"
-    return model_response(department, 201, {"Location": location})
+    return model_response(department, 201, {"Location": location, **etag(department.version)})
 
 
 @departments.route("/departments", methods=["GET"])
@@ -41,7 +43,8 @@ def list_departments() -> Response:
 @handles_errors
 def get_department(department_id: str) -> Response:
     department_id = checked_id(department_id, "department")
-    return model_response(get_context().departments.get(department_id))
+    department = get_context().departments.get(department_id)
+    return model_response(department, headers=etag(department.version))
 
 
 @departments.route("/departments/{department_id}", methods=["PATCH"])
@@ -50,7 +53,10 @@ def update_department(department_id: str) -> Response:
     request = departments.current_request
     department_id = checked_id(department_id, "department")
     data = parse(DepartmentUpdate, json_body(request))
-    return model_response(get_context().departments.update(department_id, data, actor(request)))
+    department = get_context().departments.update(
+        department_id, data, actor(request), if_match(request)
+    )
+    return model_response(department, headers=etag(department.version))
 
 
 @departments.route("/departments/{department_id}", methods=["DELETE"])
@@ -59,5 +65,7 @@ def delete_department(department_id: str) -> Response:
     request = departments.current_request
     department_id = checked_id(department_id, "department")
     cascade = flag_param(request, "cascade")
-    get_context().departments.delete(department_id, cascade=cascade, actor=actor(request))
+    get_context().departments.delete(
+        department_id, cascade=cascade, actor=actor(request), expected_version=if_match(request)
+    )
     return json_response(None, 204)

@@ -5,7 +5,9 @@ from chalice.app import Blueprint, Request, Response
 from chalicelib.api.http import (
     actor,
     checked_id,
+    etag,
     handles_errors,
+    if_match,
     json_body,
     json_response,
     model_response,
@@ -27,7 +29,7 @@ def create_event(department_id: str) -> Response:
     data = parse(EventCreate, json_body(request))
     event = get_context().events.create(department_id, data, actor(request))
     location = f"/api/events/{department_id}/{event.id}"
-    return model_response(event, 201, {"Location": location})
+    return model_response(event, 201, {"Location": location, **etag(event.version)})
 
 
 @events.route("/events/{department_id}", methods=["GET"])
@@ -56,7 +58,8 @@ def list_events(department_id: str) -> Response:
 def get_event(department_id: str, event_id: str) -> Response:
     department_id = checked_id(department_id, "department")
     event_id = checked_id(event_id, "event")
-    return model_response(get_context().events.get(department_id, event_id))
+    event = get_context().events.get(department_id, event_id)
+    return model_response(event, headers=etag(event.version))
 
 
 @events.route("/events/{department_id}/{event_id}", methods=["PATCH"])
@@ -66,8 +69,10 @@ def update_event(department_id: str, event_id: str) -> Response:
     department_id = checked_id(department_id, "department")
     event_id = checked_id(event_id, "event")
     data = parse(EventUpdate, json_body(request))
-    event = get_context().events.update(department_id, event_id, data, actor(request))
-    return model_response(event)
+    event = get_context().events.update(
+        department_id, event_id, data, actor(request), if_match(request)
+    )
+    return model_response(event, headers=etag(event.version))
 
 
 @events.route("/events/{department_id}/{event_id}", methods=["DELETE"])
@@ -76,7 +81,7 @@ def delete_event(department_id: str, event_id: str) -> Response:
     request = events.current_request
     department_id = checked_id(department_id, "department")
     event_id = checked_id(event_id, "event")
-    get_context().events.delete(department_id, event_id, actor(request))
+    get_context().events.delete(department_id, event_id, actor(request), if_match(request))
     return json_response(None, 204)
 
 

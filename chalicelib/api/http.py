@@ -123,6 +123,25 @@ def checked_id(value: str, what: str) -> str:
     return value
 
 
+def etag(version: int) -> dict[str, str]:
+    """The ETag header for an item's version; If-Match sends it back."""
+    return {"ETag": f'"{version}"'}
+
+
+def if_match(request: Request) -> int | None:
+    """The version named by If-Match ("3", W/"3", 3), or None when absent or "*"."""
+    raw = (request.headers.get("if-match") or "").strip()
+    if not raw or raw == "*":
+        return None
+    value = raw.removeprefix("W/").strip('"')
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
+        raise InvalidRequest(
+            'If-Match must be an ETag this API gave out, like "3".',
+            fields=(FieldProblem("If-Match", 'must be an ETag like "3"'),),
+        )
+    return int(value)
+
+
 def actor(request: Request) -> str:
     """Who is making this change: the authenticated identity when API Gateway gives one,
     else the X-Actor header (local and open stages), else 'anonymous'."""

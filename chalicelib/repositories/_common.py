@@ -36,6 +36,17 @@ def condition(
 EXISTS = condition("attribute_exists(id)")
 
 
+def version_guard(expected: int | None) -> dict[str, Any]:
+    """The item exists and, when the caller named a version (If-Match), is still that one."""
+    if expected is None:
+        return EXISTS
+    return condition(
+        "attribute_exists(id) AND #version = :expected",
+        {"#version": "version"},
+        {":expected": expected},
+    )
+
+
 def unchanged_since(item: Mapping[str, Any]) -> dict[str, Any]:
     """A condition that holds only while the stored item is still the version that was read."""
     names = {"#version": "version"}

@@ -23,6 +23,7 @@ from chalicelib.errors import (
     DepartmentHasEvents,
     DepartmentNameTaken,
     DepartmentNotFound,
+    VersionMismatch,
 )
 from chalicelib.models import Department, DepartmentCreate, DepartmentUpdate, department_name_key
 from chalicelib.pagination import decode_token, encode_token
@@ -36,6 +37,7 @@ from chalicelib.repositories._common import (
     unchanged_since,
     update_request,
     utc_now,
+    version_guard,
     with_guard,
 )
 from chalicelib.settings import Settings
@@ -127,16 +129,24 @@ class DepartmentRepository:
         token = None if last_key is None else encode_token(_PAGE_SCOPE, last_key)
         return [Department.model_validate(item) for item in items], token
 
-    def update(self, department_id: str, data: DepartmentUpdate, actor: str) -> Department:
+    def update(
+        self,
+        department_id: str,
+        data: DepartmentUpdate,
+        actor: str,
+        expected_version: int | None = None,
+    ) -> Department:
         changes = data.changes()
         if "name" not in changes:
-            return self._set(department_id, changes, actor, EXISTS)
+            guard = version_guard(expected_version)
+            return self._set(department_id, changes, actor, guard, expected_version)
         for _ in range(_OPTIMISTIC_ATTEMPTS):
             current = self._read(department_id)
+            _check_version(department_id, current, expected_version)
             old_name, new_name = current["name"], changes["name"]
             guard = unchanged_since(current)
             if department_name_key(old_name) == department_name_key(new_name):
-                return self._set(department_id, changes, actor, guard)
+                return self._set(department_id, changes, actor, guard, expected_version)
             now = self._clock()
             update = update_request(changes, now=now, actor=actor, guard=guard)
             with storage_errors():
@@ -163,12 +173,22 @@ class DepartmentRepository:
             # Someone else changed or deleted the department in between: read it again.
         raise ConcurrentModification(f"Department '{department_id}'")
 
-    def delete(self, department_id: str, *, cascade: bool, actor: str) -> None:
+    def delete(
+        self,
+        department_id: str,
+        *,
+        cascade: bool,
+        actor: str,
+        expected_version: int | None = None,
+    ) -> None:
         failed_attempts = 0
         # A cascade may wait on the index a few times; each such wait counts as an attempt.
         attempts = _CASCADE_ATTEMPTS if cascade else _OPTIMISTIC_ATTEMPTS
         while failed_attempts < attempts:
             current = self._read(department_id)
+            # Checked on every read: the writes below are guarded by the version read here, so
+            # a change in between is read again and refused here.
+            _check_version(department_id, current, expected_version)
             if current.get("event_count", 0) > 0:
                 if not cascade:
                     raise DepartmentHasEvents(department_id)
@@ -280,7 +300,12 @@ class DepartmentRepository:
         return from_item(response["Item"])
 
     def _set(
-        self, department_id: str, changes: dict[str, Any], actor: str, guard: dict[str, Any]
+        self,
+        department_id: str,
+        changes: dict[str, Any],
+        actor: str,
+        guard: dict[str, Any],
+        expected_version: int | None,
     ) -> Department:
         request = update_request(changes, now=self._clock(), actor=actor, guard=guard)
         with storage_errors():
@@ -292,9 +317,12 @@ class DepartmentRepository:
                     **request,
                 )
             except self._client.exceptions.ConditionalCheckFailedException:
-                if not self.exists(department_id):
-                    raise DepartmentNotFound(department_id) from None
-                raise ConcurrentModification(f"Department '{department_id}'") from None
+                current = self._read(department_id)  # DepartmentNotFound if it is gone
+                if expected_version is None:
+                    raise ConcurrentModification(f"Department '{department_id}'") from None
+                raise VersionMismatch(
+                    f"Department '{department_id}'", int(current.get("version", 0))
+                ) from None
         return Department.model_validate(from_item(response["Attributes"]))
 
     def _claim_name(self, name: str, department_id: str) -> dict[str, Any]:
@@ -319,6 +347,11 @@ class DepartmentRepository:
                 "ExpressionAttributeValues": {":owner": {"S": department_id}},
             }
         }
+
+
+def _check_version(department_id: str, current: dict[str, Any], expected: int | None) -> None:
+    if expected is not None and int(current.get("version", 0)) != expected:
+        raise VersionMismatch(f"Department '{department_id}'", int(current.get("version", 0)))
 
 
 def _unchanged_and_empty(current: dict[str, Any]) -> dict[str, Any]:

@@ -3,12 +3,16 @@
 from typing import Any
 
 from chalicelib.dynamo import DynamoDBClient, from_item, storage_errors, to_item, transact_write
-from chalicelib.errors import DepartmentNotFound, EventNotFound, InvalidPageToken
+from chalicelib.errors import (
+    DepartmentNotFound,
+    EventNotFound,
+    InvalidPageToken,
+    VersionMismatch,
+)
 from chalicelib.models import Event, EventCreate, EventUpdate, is_calendar_date
 from chalicelib.pagination import decode_token, encode_token
 from chalicelib.repositories._common import (
     CCF,
-    EXISTS,
     Clock,
     condition,
     deletion_stamp,
@@ -16,6 +20,7 @@ from chalicelib.repositories._common import (
     slice_page,
     update_request,
     utc_now,
+    version_guard,
     with_guard,
 )
 from chalicelib.settings import Settings
@@ -126,8 +131,16 @@ class EventRepository:
         token = None if last_key is None else encode_token(scope, last_key)
         return [Event.model_validate(item) for item in items], token
 
-    def update(self, department_id: str, event_id: str, data: EventUpdate, actor: str) -> Event:
-        request = update_request(data.changes(), now=self._clock(), actor=actor, guard=EXISTS)
+    def update(
+        self,
+        department_id: str,
+        event_id: str,
+        data: EventUpdate,
+        actor: str,
+        expected_version: int | None = None,
+    ) -> Event:
+        guard = version_guard(expected_version)
+        request = update_request(data.changes(), now=self._clock(), actor=actor, guard=guard)
         with storage_errors():
             try:
                 response = self._client.update_item(
@@ -137,28 +150,45 @@ class EventRepository:
                     **request,
                 )
             except self._client.exceptions.ConditionalCheckFailedException:
-                raise EventNotFound(department_id, event_id) from None
+                raise self._why_refused(department_id, event_id) from None
         return Event.model_validate(from_item(response["Attributes"]))
 
-    def delete(self, department_id: str, event_id: str, actor: str) -> None:
+    def delete(
+        self,
+        department_id: str,
+        event_id: str,
+        actor: str,
+        expected_version: int | None = None,
+    ) -> None:
         key: dict[str, Any] = {"TableName": self._table, "Key": _key(department_id, event_id)}
-        delete = {**key, **EXISTS}
-        stamp = with_guard(deletion_stamp(actor, self._clock()), EXISTS)
+        delete = {**key, **version_guard(expected_version)}
+        stamp = with_guard(deletion_stamp(actor, self._clock()), version_guard(expected_version))
         with storage_errors():
             try:
                 self._client.update_item(**key, **stamp)
             except self._client.exceptions.ConditionalCheckFailedException:
-                raise EventNotFound(department_id, event_id) from None
+                raise self._why_refused(department_id, event_id) from None
             codes = transact_write(
                 self._client, [{"Delete": delete}, self._count_events(department_id, -1)]
             )
             if codes is None:
                 return
-            if codes[0] == CCF:  # deleted by someone else since the stamp
-                raise EventNotFound(department_id, event_id)
+            if codes[0] == CCF:  # deleted or changed by someone else since the stamp
+                raise self._why_refused(department_id, event_id)
             # The event exists but its department does not (written by another tool): there is
             # no counter to move, so the event goes on its own.
             self._client.delete_item(**delete)
+
+    def _why_refused(self, department_id: str, event_id: str) -> Exception:
+        """A conditional write failed: the event is gone (404), or it is not the version the
+        caller named (412, with the version it is now)."""
+        response = self._client.get_item(
+            TableName=self._table, Key=_key(department_id, event_id), ConsistentRead=True
+        )
+        if "Item" not in response:
+            return EventNotFound(department_id, event_id)
+        version = int(from_item(response["Item"]).get("version", 0))
+        return VersionMismatch(f"Event '{event_id}'", version)
 
     def _count_events(self, department_id: str, delta: int) -> dict[str, Any]:
         return {

@@ -212,3 +212,27 @@ def test_a_crash_loses_at_most_what_came_after_the_last_snapshot(tmp_path):
         assert second.request("GET", f"/api/departments/{department['id']}").status == 200
     finally:
         second.stop()
+
+
+def test_sixteen_clients_patching_with_the_same_if_match_give_one_200(stack):
+    # Given an event everyone read at version 1
+    department = stack.request("POST", "/api/departments", {"name": "경쟁팀"}).json
+    event = stack.request(
+        "POST", f"/api/events/{department['id']}", {"event_date": "2024-07-01", "title": "원본"}
+    ).json
+    path = f"/api/events/{department['id']}/{event['id']}"
+
+    # When sixteen clients save their own title with If-Match: "1" at once
+    def save(i: int) -> tuple[int, str]:
+        reply = stack.request("PATCH", path, {"title": f"제목 {i}"}, headers={"If-Match": '"1"'})
+        return reply.status, f"제목 {i}"
+
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(save, range(16)))
+    # Then exactly one wins, fifteen get 412, and the stored title is the winner's
+    statuses = sorted(status for status, _ in results)
+    assert statuses == [200] + [412] * 15
+    (winner,) = [title for status, title in results if status == 200]
+    stored = stack.request("GET", path).json
+    assert stored["title"] == winner
+    assert stored["version"] == 2

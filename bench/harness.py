@@ -3,7 +3,6 @@ project's tables, and a counter of the DynamoDB requests a client makes."""
 
 import json
 import os
-import sys
 import time
 import urllib.request
 from collections import Counter
@@ -56,9 +55,6 @@ def reset_app_caches() -> None:
     from chalicelib import context
 
     context.reset()
-    handlers = sys.modules.get("chalicelib.streams.handlers")
-    if handlers is not None:
-        handlers.reset()
 
 
 @contextmanager

@@ -57,23 +57,10 @@ def recorded_batches(batches: int) -> list[list[dict[str, Any]]]:
 
 def read_stream(dynamodb: Any, table: str) -> list[dict[str, Any]]:
     """Every record of the table's stream, shaped as Lambda delivers them."""
-    from ops.stream_poller import lambda_record
+    from ops.stream_poller import read_all
 
     streams = boto3.session.Session().client("dynamodbstreams", region_name=REGION)
-    stream_arn = dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
-    shards = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]
-    records: list[dict[str, Any]] = []
-    for shard in shards:
-        iterator = streams.get_shard_iterator(
-            StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-        while iterator:
-            response = streams.get_records(ShardIterator=iterator, Limit=1000)
-            if not response["Records"]:
-                break
-            records += [lambda_record(r, stream_arn, REGION) for r in response["Records"]]
-            iterator = response.get("NextShardIterator")
-    return records
+    return read_all(dynamodb, streams, table, REGION)
 
 
 class NaiveHandler:

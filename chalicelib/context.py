@@ -1,5 +1,6 @@
 """What a request needs, built once per Lambda container (or local process) and reused."""
 
+import sys
 from dataclasses import dataclass
 from functools import cache
 
@@ -33,6 +34,10 @@ def get_context() -> Context:
 
 
 def reset() -> None:
-    """Forget settings and clients, e.g. after tests change the environment."""
+    """Forget settings and clients, e.g. after tests change the environment, the stream
+    handlers' too when they have been loaded."""
     get_settings.cache_clear()
     get_context.cache_clear()
+    handlers = sys.modules.get("chalicelib.streams.handlers")
+    if handlers is not None:
+        handlers.reset()

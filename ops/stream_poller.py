@@ -247,3 +247,24 @@ def lambda_record(record: Any, stream_arn: str, region: str) -> dict[str, Any]:
     result["eventSourceARN"] = stream_arn
     result["awsRegion"] = region
     return result
+
+
+def read_all(
+    dynamodb: DynamoDBClient, streams: DynamoDBStreamsClient, table: str, region: str
+) -> list[dict[str, Any]]:
+    """Every record still on the table's stream, oldest first, shaped as Lambda delivers them
+    (for tests and benchmarks that feed handlers by hand)."""
+    stream_arn = dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    shards = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]
+    records: list[dict[str, Any]] = []
+    for shard in shards:
+        iterator: str | None = streams.get_shard_iterator(
+            StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        while iterator:
+            response = streams.get_records(ShardIterator=iterator, Limit=1000)
+            if not response["Records"]:
+                break
+            records += [lambda_record(r, stream_arn, region) for r in response["Records"]]
+            iterator = response.get("NextShardIterator")
+    return records

@@ -1,7 +1,6 @@
 """Shared fixtures: an AWS-free environment, moto-backed tables and the Chalice test client."""
 
 import json
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -48,9 +47,6 @@ def reset_caches() -> None:
     """Settings and clients are built once per process (once per Lambda container): forget them
     so each test sees its own environment and its own moto."""
     context.reset()
-    handlers = sys.modules.get("chalicelib.streams.handlers")
-    if handlers is not None:
-        handlers.reset()
 
 
 @pytest.fixture

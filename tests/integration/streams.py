@@ -7,7 +7,7 @@ from typing import Any
 
 import boto3
 
-from ops.stream_poller import lambda_record
+from ops.stream_poller import read_all
 
 REGION = "ap-northeast-2"
 
@@ -15,16 +15,7 @@ REGION = "ap-northeast-2"
 def stream_records(dynamodb: Any, table: str) -> list[dict[str, Any]]:
     """Every record on the table's stream so far, in Lambda's shape."""
     streams = boto3.client("dynamodbstreams", region_name=REGION)
-    stream_arn = dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
-    shards = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]
-    records: list[dict[str, Any]] = []
-    for shard in shards:
-        iterator = streams.get_shard_iterator(
-            StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-        response = streams.get_records(ShardIterator=iterator, Limit=1000)
-        records += [lambda_record(r, stream_arn, REGION) for r in response["Records"]]
-    return records
+    return read_all(dynamodb, streams, table, REGION)
 
 
 def scan_all(dynamodb: Any, table: str) -> list[dict[str, Any]]:

@@ -24,8 +24,8 @@ def has_saved_data(folder: Path) -> bool:
 
 
 def load(context: Context, folder: Path) -> tuple[int, int]:
-    """Everything saved in `folder` back into the (empty) tables. Returns (departments,
-    events) loaded."""
+    """Everything saved in `folder` (or the legacy files of `data/`) into the tables, through
+    the migration. Returns (departments, events) loaded."""
     outcome = migrate(
         context.client,
         context.settings,

@@ -22,7 +22,6 @@ from chalicelib.dynamo import CLIENT_CONFIG
 from chalicelib.tables import table_definitions
 from ops.create_tables import ensure_tables
 from ops.local_data import SNAPSHOT_SECONDS, Snapshots, has_saved_data, load
-from ops.migration.run import migrate
 from ops.stream_poller import StreamPoller
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -131,18 +130,9 @@ def serve(
             departments, events = load(context, data_dir)
             print(f"✓ 저장된 데이터: 부서 {departments}개, 일정 {events}개 ({data_dir})")
         elif endpoint.embedded:
-            outcome = migrate(
-                context.client,
-                context.settings,
-                departments_path=DATA_DIR / "departments.json",
-                events_path=DATA_DIR / "events.json",
-                out=lambda line: None,
-                progress=False,
-            )
-            print(
-                f"✓ 샘플 데이터: 부서 {outcome.departments.migrated}개, "
-                f"일정 {outcome.events.migrated}개 (data/, 마이그레이션으로)"
-            )
+            # The sample data is a saved folder too, in the legacy shape: the same path loads it.
+            departments, events = load(context, DATA_DIR)
+            print(f"✓ 샘플 데이터: 부서 {departments}개, 일정 {events}개 (data/, 마이그레이션으로)")
         _stop_on_sigterm(server.server.shutdown)
         bound_host, bound_port = server.server.server_address[:2]
         where = "embedded" if endpoint.embedded else "external"

@@ -116,6 +116,21 @@ class VersionMismatch(DomainError):
         return {"ETag": f'"{self.current_version}"'}
 
 
+class IdempotencyKeyReused(DomainError):
+    """An Idempotency-Key already used for a different request: replaying would be a lie and
+    running it would break the key's promise, so neither happens."""
+
+    status = 422
+    code = "idempotency_key_reused"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This Idempotency-Key was already used for a different request; "
+            "use a new key for a new request.",
+            fields=(FieldProblem("Idempotency-Key", "was already used for another request"),),
+        )
+
+
 class StorageUnavailable(DomainError):
     """DynamoDB cannot serve the request now (throttled, unreachable, table missing)."""
 

@@ -24,6 +24,7 @@ class Settings:
     notifications_table: str
     deliveries_table: str
     failed_records_table: str
+    idempotency_table: str
     events_stream_arn: str
     departments_stream_arn: str
     notify_sns_topic_arn: str | None
@@ -48,6 +49,7 @@ class Settings:
             notifications_table=value("NOTIFICATIONS_TABLE", "events-notifications"),
             deliveries_table=value("DELIVERIES_TABLE", "events-notification-deliveries"),
             failed_records_table=value("FAILED_RECORDS_TABLE", "events-failed-records"),
+            idempotency_table=value("IDEMPOTENCY_TABLE", "events-idempotency"),
             events_stream_arn=value("EVENTS_STREAM_ARN", placeholder_stream_arn(region, events)),
             departments_stream_arn=value(
                 "DEPARTMENTS_STREAM_ARN", placeholder_stream_arn(region, departments)

@@ -33,6 +33,8 @@ class TableDefinition:
     sort_key: str | None = None
     indexes: tuple[Index, ...] = field(default=())
     stream: bool = False
+    # An epoch-seconds attribute after which DynamoDB may delete the item (Time to Live).
+    ttl_attribute: str | None = None
 
     def key_schema(self) -> list[dict[str, str]]:
         return _key_schema(self.partition_key, self.sort_key)
@@ -140,5 +142,13 @@ def table_definitions(settings: Settings) -> list[TableDefinition]:
             role="failed_records",
             name=settings.failed_records_table,
             partition_key="event_id",
+        ),
+        # The answer to each POST sent with an Idempotency-Key, written in the same transaction
+        # as what the POST created, and kept for a day so a retry gets the same answer.
+        TableDefinition(
+            role="idempotency",
+            name=settings.idempotency_table,
+            partition_key="idempotency_key",
+            ttl_attribute="expires_at",
         ),
     ]

@@ -1,8 +1,8 @@
 """create-tables: make the project's tables, or adopt the ones that already exist.
 
 Adopting means: the key schema and indexes must match the definitions (else a clear error),
-and a missing stream is switched on. Data is never touched. Works against AWS, DynamoDB Local
-or any emulator; tables that start CREATING are waited for, indexes included.
+and a missing stream or Time to Live is switched on. Data is never touched. Works against AWS,
+DynamoDB Local or any emulator; tables that start CREATING are waited for, indexes included.
 """
 
 import time
@@ -30,6 +30,8 @@ def ensure_tables(
 ) -> None:
     for definition in definitions:
         ensure_table(client, definition, report, wait_seconds=wait_seconds)
+        if definition.ttl_attribute is not None:
+            ensure_time_to_live(client, definition.name, definition.ttl_attribute, report)
 
 
 def ensure_table(
@@ -76,6 +78,30 @@ def ensure_table(
         return
     wait_until_active(client, name, wait_seconds)
     report(f"✓ {name} 테이블이 이미 존재합니다: 스트림을 켰습니다 ({STREAM_VIEW_TYPE}).")
+
+
+def ensure_time_to_live(
+    client: DynamoDBClient, name: str, attribute: str, report: Report = print
+) -> None:
+    """Let DynamoDB delete expired items by `attribute`. The app never relies on it (it checks
+    expiry itself); it only keeps the table from growing."""
+    try:
+        current = client.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+        if current.get("TimeToLiveStatus") in ("ENABLED", "ENABLING"):
+            if current.get("AttributeName") != attribute:
+                report(
+                    f"⚠ {name}: Time to Live는 {current.get('AttributeName')} 속성에 켜져 "
+                    f"있습니다 (이 앱은 {attribute}을 씁니다)."
+                )
+            return
+        client.update_time_to_live(
+            TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute}
+        )
+    except ClientError as error:
+        message = error.response.get("Error", {}).get("Message", "") or error_code(error)
+        report(f"⚠ {name}: Time to Live를 켤 수 없습니다: {message}")
+        return
+    report(f"✓ {name}: Time to Live를 켰습니다 ({attribute}).")
 
 
 def wait_until_active(

@@ -5,9 +5,11 @@ from chalice.app import Blueprint, Response
 from chalicelib.api.http import (
     actor,
     checked_id,
+    created_response,
     etag,
     flag_param,
     handles_errors,
+    idempotent_request,
     if_match,
     json_body,
     json_response,
@@ -25,9 +27,11 @@ departments = Blueprint(__name__)
 def create_department() -> Response:
     request = departments.current_request
     data = parse(DepartmentCreate, json_body(request))
-    department = get_context().departments.create(data, actor(request))
-    location = f"/api/departments/{department.id}"
-    return model_response(department, 201, {"Location": location, **etag(department.version)})
+    caller = actor(request)
+    once = idempotent_request(request, caller, "POST /api/departments", data)
+    created = get_context().departments.create(data, caller, once)
+    department = created.item
+    return created_response(created, f"/api/departments/{department.id}", department.version)
 
 
 @departments.route("/departments", methods=["GET"])

@@ -5,8 +5,10 @@ from chalice.app import Blueprint, Request, Response
 from chalicelib.api.http import (
     actor,
     checked_id,
+    created_response,
     etag,
     handles_errors,
+    idempotent_request,
     if_match,
     json_body,
     json_response,
@@ -27,9 +29,12 @@ def create_event(department_id: str) -> Response:
     request = events.current_request
     department_id = checked_id(department_id, "department")
     data = parse(EventCreate, json_body(request))
-    event = get_context().events.create(department_id, data, actor(request))
+    caller = actor(request)
+    once = idempotent_request(request, caller, f"POST /api/events/{department_id}", data)
+    created = get_context().events.create(department_id, data, caller, once)
+    event = created.item
     location = f"/api/events/{department_id}/{event.id}"
-    return model_response(event, 201, {"Location": location, **etag(event.version)})
+    return created_response(created, location, event.version)
 
 
 @events.route("/events/{department_id}", methods=["GET"])

@@ -11,10 +11,12 @@ from pydantic import BaseModel
 from chalicelib.errors import DomainError, FieldProblem, InvalidRequest, NotFound, PayloadTooLarge
 from chalicelib.models import is_valid_id
 from chalicelib.pagination import parse_limit
+from chalicelib.repositories.idempotency import Created, IdempotentRequest
 
 MAX_BODY_BYTES = 64 * 1024
 JSON_TYPE = "application/json; charset=utf-8"
 _ACTOR_MAX = 200
+_IDEMPOTENCY_KEY_MAX = 255
 
 View = Callable[..., Response]
 
@@ -160,3 +162,27 @@ def actor(request: Request) -> str:
             fields=(FieldProblem("X-Actor", "must be printable text"),),
         )
     return header
+
+
+def idempotent_request(
+    request: Request, caller: str, operation: str, data: BaseModel
+) -> IdempotentRequest | None:
+    """The create's Idempotency-Key, if the client sent one (a UUID is the usual choice)."""
+    key = (request.headers.get("idempotency-key") or "").strip()
+    if not key:
+        return None
+    if len(key) > _IDEMPOTENCY_KEY_MAX or not (key.isascii() and key.isprintable()):
+        raise InvalidRequest(
+            f"Idempotency-Key must be printable ASCII of at most {_IDEMPOTENCY_KEY_MAX} "
+            "characters, such as a UUID.",
+            fields=(FieldProblem("Idempotency-Key", "must be printable ASCII, 1–255 characters"),),
+        )
+    return IdempotentRequest.of(key, caller, operation, data)
+
+
+def created_response(created: Created[Any], location: str, version: int) -> Response:
+    """201 with the new item, where it lives and its ETag; a replayed answer says so."""
+    headers = {"Location": location, **etag(version)}
+    if created.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return model_response(created.item, 201, headers)

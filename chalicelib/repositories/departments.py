@@ -40,6 +40,7 @@ from chalicelib.repositories._common import (
     version_guard,
     with_guard,
 )
+from chalicelib.repositories.idempotency import Created, IdempotencyRecords, IdempotentRequest
 from chalicelib.settings import Settings
 from chalicelib.tables import EVENT_DATE_INDEX
 
@@ -65,8 +66,11 @@ class DepartmentRepository:
         self._names = settings.department_names_table
         self._events = settings.events_table
         self._clock = clock
+        self._idempotency = IdempotencyRecords(client, settings.idempotency_table)
 
-    def create(self, data: DepartmentCreate, actor: str) -> Department:
+    def create(
+        self, data: DepartmentCreate, actor: str, request: IdempotentRequest | None = None
+    ) -> Created[Department]:
         now = self._clock()
         department = Department(
             id=new_id(),
@@ -82,23 +86,23 @@ class DepartmentRepository:
             "created_by": actor,
             "updated_by": actor,
         }
-        with storage_errors():
-            codes = transact_write(
-                self._client,
-                [
-                    self._claim_name(department.name, department.id),
-                    {
-                        "Put": {
-                            "TableName": self._table,
-                            "Item": to_item(item),
-                            "ConditionExpression": "attribute_not_exists(id)",
-                        }
-                    },
-                ],
-            )
-        if codes is not None:
+        outcome = self._idempotency.create(
+            [
+                self._claim_name(department.name, department.id),
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": to_item(item),
+                        "ConditionExpression": "attribute_not_exists(id)",
+                    }
+                },
+            ],
+            department,
+            request,
+        )
+        if isinstance(outcome, list):
             raise DepartmentNameTaken(department.name)
-        return department
+        return outcome
 
     def get(self, department_id: str) -> Department:
         return Department.model_validate(self._read(department_id))

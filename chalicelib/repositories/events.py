@@ -23,6 +23,7 @@ from chalicelib.repositories._common import (
     version_guard,
     with_guard,
 )
+from chalicelib.repositories.idempotency import Created, IdempotencyRecords, IdempotentRequest
 from chalicelib.settings import Settings
 from chalicelib.tables import EVENT_DATE_INDEX
 
@@ -36,8 +37,15 @@ class EventRepository:
         self._table = settings.events_table
         self._departments = settings.departments_table
         self._clock = clock
+        self._idempotency = IdempotencyRecords(client, settings.idempotency_table)
 
-    def create(self, department_id: str, data: EventCreate, actor: str) -> Event:
+    def create(
+        self,
+        department_id: str,
+        data: EventCreate,
+        actor: str,
+        request: IdempotentRequest | None = None,
+    ) -> Created[Event]:
         now = self._clock()
         event = Event(
             id=new_id(),
@@ -51,24 +59,24 @@ class EventRepository:
             version=1,
         )
         item = {**event.model_dump(), "created_by": actor, "updated_by": actor}
-        with storage_errors():
-            codes = transact_write(
-                self._client,
-                [
-                    # The department must exist, and its event counter moves with this create.
-                    self._count_events(department_id, +1),
-                    {
-                        "Put": {
-                            "TableName": self._table,
-                            "Item": to_item(item),
-                            **condition("attribute_not_exists(id)"),
-                        }
-                    },
-                ],
-            )
-        if codes is not None:
+        outcome = self._idempotency.create(
+            [
+                # The department must exist, and its event counter moves with this create.
+                self._count_events(department_id, +1),
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": to_item(item),
+                        **condition("attribute_not_exists(id)"),
+                    }
+                },
+            ],
+            event,
+            request,
+        )
+        if isinstance(outcome, list):
             raise DepartmentNotFound(department_id)
-        return event
+        return outcome
 
     def get(self, department_id: str, event_id: str) -> Event:
         with storage_errors():

@@ -43,6 +43,11 @@ def table_resource(definition: TableDefinition, stage: str) -> dict[str, Any]:
         properties["StreamSpecification"] = {
             "StreamViewType": properties["StreamSpecification"]["StreamViewType"]
         }
+    if definition.ttl_attribute is not None:
+        properties["TimeToLiveSpecification"] = {
+            "AttributeName": definition.ttl_attribute,
+            "Enabled": True,
+        }
     properties["PointInTimeRecoverySpecification"] = {"PointInTimeRecoveryEnabled": True}
     properties["DeletionProtectionEnabled"] = stage == "prod"
     return {

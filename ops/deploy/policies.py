@@ -1,11 +1,11 @@
 """Least-privilege IAM policies, derived from the table definitions.
 
-The API role may read and write the department and event tables (and read the audit log and
-inbox); the stream role may read the two streams and write the audit log, inbox, delivery
-markers and parked records, and send to the failure queue (Lambda's on-failure destination uses
-the function's role). Every DynamoDB statement names its tables: no wildcard action, no "*"
-resource. The account is left as "*" in the ARNs so one committed file serves any account; the
-table names and region pin the resources.
+The API role may read and write the department and event tables, keep the answers to idempotent
+creates, and read the audit log and inbox; the stream role may read the two streams and write the
+audit log, inbox, delivery markers and parked records, and send to the failure queue (Lambda's
+on-failure destination uses the function's role). Every DynamoDB statement names its tables: no
+wildcard action, no "*" resource. The account is left as "*" in the ARNs so one committed file
+serves any account; the table names and region pin the resources.
 """
 
 from typing import Any
@@ -69,6 +69,13 @@ def api_policy(settings: Settings) -> dict[str, Any]:
                 "Effect": "Allow",
                 "Action": API_ACTIONS,
                 "Resource": write_resources,
+            },
+            {
+                # Written inside the create transactions, read back to replay an answer.
+                "Sid": "IdempotencyRecords",
+                "Effect": "Allow",
+                "Action": ["dynamodb:GetItem", "dynamodb:PutItem"],
+                "Resource": [_table_arn(settings, tables["idempotency"].name)],
             },
             {
                 "Sid": "HistoryAndInbox",

@@ -236,3 +236,22 @@ def test_sixteen_clients_patching_with_the_same_if_match_give_one_200(stack):
     stored = stack.request("GET", path).json
     assert stored["title"] == winner
     assert stored["version"] == 2
+
+
+def test_sixteen_simultaneous_retries_with_one_idempotency_key_create_one_event(stack):
+    # Given a client that timed out and now retries its POST sixteen times at once
+    department = stack.request("POST", "/api/departments", {"name": "재시도 경쟁팀"}).json
+    path = f"/api/events/{department['id']}"
+    body = {"event_date": "2024-08-01", "title": "한 번만"}
+    headers = {"Idempotency-Key": "retry-storm-1"}
+
+    def post(_: int) -> tuple[int, str]:
+        reply = stack.request("POST", path, body, headers=headers)
+        return reply.status, reply.json["id"]
+
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(post, range(16)))
+    # Then every answer is the same 201 with the same event, and one event exists
+    assert {status for status, _ in results} == {201}
+    assert len({event_id for _, event_id in results}) == 1
+    assert len(stack.request("GET", path).json["items"]) == 1

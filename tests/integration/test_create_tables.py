@@ -14,7 +14,11 @@ def names() -> list[str]:
 
 
 def created(*tables: str) -> list[str]:
-    return [f"✓ {table} 테이블이 생성되었습니다." for table in tables]
+    """The report for newly made tables; the idempotency table's Time to Live follows it."""
+    lines = [f"✓ {table} 테이블이 생성되었습니다." for table in tables]
+    if "events-idempotency" in tables:
+        lines.append("✓ events-idempotency: Time to Live를 켰습니다 (expires_at).")
+    return lines
 
 
 def run(client: Any) -> list[str]:
@@ -41,6 +45,11 @@ def test_a_second_run_changes_nothing(dynamodb):
     lines = run(dynamodb)
     assert all("이미 존재합니다." in line for line in lines)
     assert len(lines) == len(names())
+    ttl = dynamodb.describe_time_to_live(TableName="events-idempotency")
+    assert ttl["TimeToLiveDescription"] == {
+        "TimeToLiveStatus": "ENABLED",
+        "AttributeName": "expires_at",
+    }
     after = {t: dynamodb.describe_table(TableName=t)["Table"] for t in ("departments", "events")}
     assert {t: a["LatestStreamArn"] for t, a in after.items()} == {
         t: b["LatestStreamArn"] for t, b in before.items()

@@ -4,6 +4,7 @@ from typing import Any
 
 from chalice.app import Chalice, ConvertToMiddleware, DynamoDBEvent
 
+from chalicelib.api.access import allowed_origins, cors_middleware, register_preflights
 from chalicelib.api.departments import departments
 from chalicelib.api.events import events
 from chalicelib.api.health import health
@@ -27,6 +28,12 @@ app.register_blueprint(history, url_prefix="/api")
 # Stream ARNs come from the stage's environment (the Chalice CLI sets it before importing
 # this file); with none set they name the tables, so `import app` works anywhere.
 _settings = get_settings()
+
+# Browsers may call from the configured origins only; every path answers their preflight.
+_origins = allowed_origins(_settings)
+if _origins:
+    app.register_middleware(cors_middleware(_origins), "http")
+    register_preflights(app, _origins)
 
 
 @app.on_dynamodb_record(stream_arn=_settings.events_stream_arn, batch_size=100)

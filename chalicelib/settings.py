@@ -14,6 +14,10 @@ def placeholder_stream_arn(region: str, table: str) -> str:
     return f"arn:aws:dynamodb:{region}:000000000000:table/{table}/stream/not-configured"
 
 
+class UnsafeConfiguration(ValueError):
+    """Settings that would open the API wider than intended."""
+
+
 @dataclass(frozen=True)
 class Settings:
     region: str
@@ -29,6 +33,12 @@ class Settings:
     departments_stream_arn: str
     notify_sns_topic_arn: str | None
     notify_webhook_url: str | None
+    # Who may call: REQUIRE_AUTH puts an authorizer on every data route (Cognito when a user
+    # pool is named, else IAM); without it the API is open (local stack, dev).
+    require_auth: bool = False
+    cognito_user_pool_arn: str | None = None
+    # Browser origins allowed to call the API ("*" only where no authentication is required).
+    cors_allowed_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -56,6 +66,13 @@ class Settings:
             ),
             notify_sns_topic_arn=env.get("NOTIFY_SNS_TOPIC_ARN") or None,
             notify_webhook_url=env.get("NOTIFY_WEBHOOK_URL") or None,
+            require_auth=env.get("REQUIRE_AUTH", "").strip().lower() in ("true", "1", "yes"),
+            cognito_user_pool_arn=env.get("COGNITO_USER_POOL_ARN") or None,
+            cors_allowed_origins=tuple(
+                origin.strip().rstrip("/")
+                for origin in env.get("CORS_ALLOWED_ORIGINS", "").split(",")
+                if origin.strip()
+            ),
         )
 
 

@@ -72,6 +72,12 @@ def quiet_lambda_output() -> None:
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
 
+def open_to_local_pages() -> None:
+    """The local stack has no authentication, so a web page on any local port may call it;
+    set CORS_ALLOWED_ORIGINS to try a deployment's origin list instead."""
+    os.environ.setdefault("CORS_ALLOWED_ORIGINS", "*")
+
+
 def log(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
@@ -117,6 +123,7 @@ def serve(
     # the client's delayed ACK; the local server would look 40x slower than the app is.
     ChaliceRequestHandler.disable_nagle_algorithm = True
     quiet_lambda_output()
+    open_to_local_pages()
     with dynamodb_endpoint() as endpoint:
         # Loads app.py the way `chalice local` does, with the stage's environment variables.
         server = create_local_server(CLIFactory(str(PROJECT_DIR)), host, port, stage)

@@ -2,6 +2,7 @@
 
 from chalice.app import Blueprint, Response
 
+from chalicelib.api.access import AUTHORIZER
 from chalicelib.api.http import (
     actor,
     checked_id,
@@ -22,7 +23,7 @@ from chalicelib.models import DepartmentCreate, DepartmentPage, DepartmentUpdate
 departments = Blueprint(__name__)
 
 
-@departments.route("/departments", methods=["POST"])
+@departments.route("/departments", methods=["POST"], authorizer=AUTHORIZER)
 @handles_errors
 def create_department() -> Response:
     request = departments.current_request
@@ -34,7 +35,7 @@ def create_department() -> Response:
     return created_response(created, f"/api/departments/{department.id}", department.version)
 
 
-@departments.route("/departments", methods=["GET"])
+@departments.route("/departments", methods=["GET"], authorizer=AUTHORIZER)
 @handles_errors
 def list_departments() -> Response:
     request = departments.current_request
@@ -43,7 +44,7 @@ def list_departments() -> Response:
     return model_response(DepartmentPage(items=items, next_token=token))
 
 
-@departments.route("/departments/{department_id}", methods=["GET"])
+@departments.route("/departments/{department_id}", methods=["GET"], authorizer=AUTHORIZER)
 @handles_errors
 def get_department(department_id: str) -> Response:
     department_id = checked_id(department_id, "department")
@@ -51,7 +52,7 @@ def get_department(department_id: str) -> Response:
     return model_response(department, headers=etag(department.version))
 
 
-@departments.route("/departments/{department_id}", methods=["PATCH"])
+@departments.route("/departments/{department_id}", methods=["PATCH"], authorizer=AUTHORIZER)
 @handles_errors
 def update_department(department_id: str) -> Response:
     request = departments.current_request
@@ -63,7 +64,7 @@ def update_department(department_id: str) -> Response:
     return model_response(department, headers=etag(department.version))
 
 
-@departments.route("/departments/{department_id}", methods=["DELETE"])
+@departments.route("/departments/{department_id}", methods=["DELETE"], authorizer=AUTHORIZER)
 @handles_errors
 def delete_department(department_id: str) -> Response:
     request = departments.current_request

@@ -2,6 +2,7 @@
 
 from chalice.app import Blueprint, Request, Response
 
+from chalicelib.api.access import AUTHORIZER
 from chalicelib.api.http import (
     actor,
     checked_id,
@@ -23,7 +24,7 @@ from chalicelib.models import EventCreate, EventPage, EventUpdate, is_calendar_d
 events = Blueprint(__name__)
 
 
-@events.route("/events/{department_id}", methods=["POST"])
+@events.route("/events/{department_id}", methods=["POST"], authorizer=AUTHORIZER)
 @handles_errors
 def create_event(department_id: str) -> Response:
     request = events.current_request
@@ -37,7 +38,7 @@ def create_event(department_id: str) -> Response:
     return created_response(created, location, event.version)
 
 
-@events.route("/events/{department_id}", methods=["GET"])
+@events.route("/events/{department_id}", methods=["GET"], authorizer=AUTHORIZER)
 @handles_errors
 def list_events(department_id: str) -> Response:
     request = events.current_request
@@ -58,7 +59,7 @@ def list_events(department_id: str) -> Response:
     return model_response(EventPage(items=items, next_token=token))
 
 
-@events.route("/events/{department_id}/{event_id}", methods=["GET"])
+@events.route("/events/{department_id}/{event_id}", methods=["GET"], authorizer=AUTHORIZER)
 @handles_errors
 def get_event(department_id: str, event_id: str) -> Response:
     department_id = checked_id(department_id, "department")
@@ -67,7 +68,7 @@ def get_event(department_id: str, event_id: str) -> Response:
     return model_response(event, headers=etag(event.version))
 
 
-@events.route("/events/{department_id}/{event_id}", methods=["PATCH"])
+@events.route("/events/{department_id}/{event_id}", methods=["PATCH"], authorizer=AUTHORIZER)
 @handles_errors
 def update_event(department_id: str, event_id: str) -> Response:
     request = events.current_request
@@ -80,7 +81,7 @@ def update_event(department_id: str, event_id: str) -> Response:
     return model_response(event, headers=etag(event.version))
 
 
-@events.route("/events/{department_id}/{event_id}", methods=["DELETE"])
+@events.route("/events/{department_id}/{event_id}", methods=["DELETE"], authorizer=AUTHORIZER)
 @handles_errors
 def delete_event(department_id: str, event_id: str) -> Response:
     request = events.current_request

@@ -5,6 +5,7 @@ These read what the stream handlers wrote. They answer for deleted departments a
 
 from chalice.app import Blueprint, Response
 
+from chalicelib.api.access import AUTHORIZER
 from chalicelib.api.http import (
     checked_id,
     handles_errors,
@@ -19,7 +20,7 @@ from chalicelib.models import AuditPage, NotificationPage, is_calendar_date
 history = Blueprint(__name__)
 
 
-@history.route("/events/{department_id}/{event_id}/history", methods=["GET"])
+@history.route("/events/{department_id}/{event_id}/history", methods=["GET"], authorizer=AUTHORIZER)
 @handles_errors
 def event_history(department_id: str, event_id: str) -> Response:
     request = history.current_request
@@ -30,7 +31,7 @@ def event_history(department_id: str, event_id: str) -> Response:
     return model_response(AuditPage(items=items, next_token=next_token))
 
 
-@history.route("/departments/{department_id}/history", methods=["GET"])
+@history.route("/departments/{department_id}/history", methods=["GET"], authorizer=AUTHORIZER)
 @handles_errors
 def department_history(department_id: str) -> Response:
     request = history.current_request
@@ -40,7 +41,7 @@ def department_history(department_id: str) -> Response:
     return model_response(AuditPage(items=items, next_token=next_token))
 
 
-@history.route("/audit", methods=["GET"])
+@history.route("/audit", methods=["GET"], authorizer=AUTHORIZER)
 @handles_errors
 def audit_for_date() -> Response:
     request = history.current_request
@@ -55,7 +56,7 @@ def audit_for_date() -> Response:
     return model_response(AuditPage(items=items, next_token=next_token))
 
 
-@history.route("/departments/{department_id}/notifications", methods=["GET"])
+@history.route("/departments/{department_id}/notifications", methods=["GET"], authorizer=AUTHORIZER)
 @handles_errors
 def department_notifications(department_id: str) -> Response:
     request = history.current_request

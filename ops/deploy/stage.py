@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from chalicelib.api.access import allowed_origins
 from chalicelib.settings import Settings
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -35,7 +36,9 @@ def stage_settings(stage: str, config: dict[str, Any] | None = None) -> Settings
     """Settings as the stage's Lambda functions will see them (region from this shell)."""
     environment = stage_environment(config or load_config(), stage)
     region = {k: v for k, v in os.environ.items() if k in ("AWS_REGION", "AWS_DEFAULT_REGION")}
-    return Settings.from_environ({**region, **environment})
+    settings = Settings.from_environ({**region, **environment})
+    allowed_origins(settings)  # refuse an unsafe CORS setting before anything is deployed
+    return settings
 
 
 def write_stream_arns(stage: str, arns: dict[str, str], path: Path = CONFIG_PATH) -> bool:

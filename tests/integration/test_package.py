@@ -173,3 +173,20 @@ def test_the_dashboard_shows_api_stream_records_and_table_metrics(built):
         "ConsumedWriteCapacityUnits",
         "WriteThrottleEvents",
     } <= names
+
+
+def test_prod_api_routes_carry_the_iam_authorizer_and_only_health_and_docs_are_public(built):
+    template, _ = built
+    api = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    assert api["securityDefinitions"]["sigv4"]["x-amazon-apigateway-authtype"] == "awsSigv4"
+    public = {"/api/health", "/api/openapi.json", "/api/docs", "/api/docs/{asset}"}
+    guarded = []
+    for path, operations in api["paths"].items():
+        for method, operation in operations.items():
+            if method == "options" or path in public:
+                assert "security" not in operation, (method, path)
+            else:
+                assert operation["security"] == [{"sigv4": []}], (method, path)
+                guarded.append(f"{method.upper()} {path}")
+    assert "POST /api/events/{department_id}" in guarded
+    assert len(guarded) == 14

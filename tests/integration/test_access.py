@@ -1,0 +1,128 @@
+"""Who may call: authorizers per stage, the actor they vouch for, and CORS for browsers."""
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+from chalice.app import CognitoUserPoolAuthorizer, IAMAuthorizer
+
+from chalicelib.api.access import allowed_origins, authorizer_for
+from chalicelib.settings import Settings, UnsafeConfiguration
+from ops.deploy.stage import load_config, stage_settings
+from tests.conftest import PROJECT_DIR
+from tests.lambda_events import api_gateway_event, lambda_context
+
+POOL_ARN = "arn:aws:cognito-idp:ap-northeast-2:123456789012:userpool/ap-northeast-2_Abc123"
+PUBLIC_ROUTES = {"/api/health", "/api/openapi.json", "/api/docs", "/api/docs/{asset}"}
+
+
+def settings(**environ: str) -> Settings:
+    return Settings.from_environ(environ)
+
+
+def test_an_open_stage_has_no_authorizer_iam_is_the_default_and_cognito_when_a_pool_is_named():
+    assert authorizer_for(settings()) is None
+    assert isinstance(authorizer_for(settings(REQUIRE_AUTH="true")), IAMAuthorizer)
+    cognito = authorizer_for(settings(REQUIRE_AUTH="true", COGNITO_USER_POOL_ARN=POOL_ARN))
+    assert isinstance(cognito, CognitoUserPoolAuthorizer)
+    assert cognito.to_swagger()["x-amazon-apigateway-authorizer"]["providerARNs"] == [POOL_ARN]
+
+
+def test_prod_requires_authentication_and_dev_and_local_stay_open():
+    config = load_config()
+    assert stage_settings("prod", config).require_auth
+    assert not stage_settings("dev", config).require_auth
+    assert not settings().require_auth  # the local stack and the tests: no stage
+    assert "*" not in stage_settings("prod", config).cors_allowed_origins
+
+
+def test_any_origin_is_refused_where_callers_must_authenticate():
+    with pytest.raises(UnsafeConfiguration, match="CORS_ALLOWED_ORIGINS"):
+        allowed_origins(settings(REQUIRE_AUTH="true", CORS_ALLOWED_ORIGINS="*"))
+    assert allowed_origins(settings(CORS_ALLOWED_ORIGINS="*")) == ("*",)
+    assert allowed_origins(
+        settings(REQUIRE_AUTH="1", CORS_ALLOWED_ORIGINS="https://a.example, https://b.example/")
+    ) == ("https://a.example", "https://b.example")
+
+
+ROUTE_AUTHORIZERS = """
+import json
+from app import app
+print(json.dumps({
+    path: {m: type(e.authorizer).__name__ if e.authorizer else None for m, e in views.items()}
+    for path, views in app.routes.items()
+}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({"REQUIRE_AUTH": "true"}, "IAMAuthorizer"),
+        ({"REQUIRE_AUTH": "true", "COGNITO_USER_POOL_ARN": POOL_ARN}, "CognitoUserPoolAuthorizer"),
+    ],
+)
+def test_with_authentication_on_every_data_route_carries_the_authorizer(environ, expected):
+    # Given the app imported as `chalice deploy` imports it, with the stage's environment
+    result = subprocess.run(
+        [sys.executable, "-c", ROUTE_AUTHORIZERS],
+        cwd=PROJECT_DIR,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "CORS_ALLOWED_ORIGINS": "https://calendar.example",
+            **environ,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    routes: dict[str, dict[str, str | None]] = json.loads(result.stdout)
+    # Then every data route is guarded, and only health and the API description are public;
+    # the CORS preflights are open too, since browsers send them without credentials
+    for path, views in routes.items():
+        for method, authorizer in views.items():
+            public = path in PUBLIC_ROUTES or method == "OPTIONS"
+            assert authorizer == (None if public else expected), (method, path)
+    assert routes["/api/departments"]["POST"] == expected
+    assert routes["/api/departments"]["OPTIONS"] is None
+
+
+def invoke(app: Any, event: dict[str, Any]) -> dict[str, Any]:
+    return dict(app(event, lambda_context("api_handler")))
+
+
+@pytest.mark.parametrize(
+    ("request_context", "actor"),
+    [
+        ({"authorizer": {"claims": {"cognito:username": "김철수"}}}, "김철수"),
+        (
+            {"identity": {"userArn": "arn:aws:iam::123456789012:user/kim"}},
+            "arn:aws:iam::123456789012:user/kim",
+        ),
+    ],
+)
+def test_the_identity_api_gateway_vouches_for_is_the_actor_not_the_header(
+    tables, request_context, actor
+):
+    # Given a request API Gateway has authenticated, which also claims another X-Actor
+    from app import app
+
+    event = api_gateway_event(
+        "POST",
+        "/api/departments",
+        request_id="req-1",
+        body={"name": "인증팀"},
+        headers={"X-Actor": "someone-else"},
+    )
+    event["requestContext"].update(request_context)
+    # When the API function runs as Lambda runs it
+    response = invoke(app, event)
+    # Then the change is stamped with the authenticated identity, Korean intact
+    assert response["statusCode"] == 201
+    department_id = json.loads(response["body"])["id"]
+    item = tables.get_item(TableName="departments", Key={"id": {"S": department_id}})["Item"]
+    assert item["created_by"] == {"S": actor}
+    assert item["updated_by"] == {"S": actor}

@@ -10,7 +10,7 @@ SOURCES   := app.py manage.py chalicelib ops tests
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt scripts/find-python.sh
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-tracing.txt scripts/find-python.sh
 	@python=$$(sh scripts/find-python.sh) || exit 1; \
 	  [ -x $(PY) ] || "$$python" -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt

@@ -10,13 +10,21 @@ from chalicelib.api.events import events
 from chalicelib.api.health import health
 from chalicelib.api.history import history
 from chalicelib.api.http import chalice_errors_as_ours
+from chalicelib.api.request_ids import correlate_requests
 from chalicelib.observability import logger, metrics
 from chalicelib.settings import get_settings
+from chalicelib.tracing import tracing_middleware
 
 app = Chalice(app_name="department-calendar", configure_logs=False)
 app.api.cors = False
 
+# Registered first, so outermost: the trace spans the whole invocation. None when the
+# stage does not trace, and then nothing of X-Ray is loaded.
+tracing = tracing_middleware()
+if tracing is not None:
+    app.register_middleware(tracing, "all")
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context), "all")
+app.register_middleware(correlate_requests, "http")
 app.register_middleware(ConvertToMiddleware(metrics.log_metrics), "dynamodb")
 app.register_middleware(chalice_errors_as_ours, "http")
 

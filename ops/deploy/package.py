@@ -23,8 +23,9 @@ from ops.deploy.monitoring import (
     alarms,
     dashboard_body,
 )
+from ops.deploy.package_inputs import package_inputs
 from ops.deploy.policies import APP_NAME, failure_queue_name
-from ops.deploy.stage import PROJECT_DIR, load_config, stage_settings
+from ops.deploy.stage import PROJECT_DIR, load_config, stage_settings, stage_traces
 from ops.deploy.steps import FAILURE_QUEUE_RETENTION_SECONDS, mapping_settings
 from ops.deploy.write_policies import write_policies
 
@@ -92,6 +93,10 @@ def merge_template(settings: Settings, stage: str) -> dict[str, Any]:
             }
         }
     resources.update(monitoring_resources(settings, stage))
+    if stage_traces(load_config(), stage):
+        # Chalice marks the functions Tracing: Active but leaves the API out of the template;
+        # with the API stage traced too, a trace starts at API Gateway (as `chalice deploy` has it).
+        resources["RestAPI"] = {"Properties": {"TracingEnabled": True}}
     return {
         "Parameters": {
             "AlarmEmail": {
@@ -165,12 +170,21 @@ def package(stage: str, out_dir: Path) -> Path:
     merge_path = out_dir / "merge-template.json"
     merge_path.write_text(json.dumps(merge_template(settings, stage), indent=2), encoding="utf-8")
     chalice = shutil.which("chalice", path=str(Path(sys.executable).parent)) or "chalice"
-    subprocess.run(
-        [chalice, "package", "--stage", stage, "--merge-template", str(merge_path), str(out_dir)],
-        cwd=PROJECT_DIR,
-        check=True,
-        env=_with_region(settings),
-    )
+    with package_inputs():
+        subprocess.run(
+            [
+                chalice,
+                "package",
+                "--stage",
+                stage,
+                "--merge-template",
+                str(merge_path),
+                str(out_dir),
+            ],
+            cwd=PROJECT_DIR,
+            check=True,
+            env=_with_region(settings),
+        )
     return out_dir / "sam.json"
 
 

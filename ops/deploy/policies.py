@@ -5,7 +5,9 @@ creates, and read the audit log and inbox; the stream role may read the two stre
 audit log, inbox, delivery markers and parked records, and send to the failure queue (Lambda's
 on-failure destination uses the function's role). Every DynamoDB statement names its tables: no
 wildcard action, no "*" resource. The account is left as "*" in the ARNs so one committed file
-serves any account; the table names and region pin the resources.
+serves any account; the table names and region pin the resources. On stages that trace, both
+roles may also send X-Ray segments: the one "*" resource, as X-Ray's write actions cannot be
+scoped.
 """
 
 from typing import Any
@@ -32,6 +34,9 @@ STREAM_READ_ACTIONS = [
 ]
 
 
+TRACING_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
+
+
 def failure_queue_name(stage: str) -> str:
     return f"{APP_NAME}-{stage}-stream-failures"
 
@@ -49,7 +54,22 @@ def _logs(settings: Settings) -> dict[str, Any]:
     }
 
 
-def api_policy(settings: Settings) -> dict[str, Any]:
+def _tracing(enabled: bool) -> list[dict[str, Any]]:
+    """Sending trace segments, on stages that trace. X-Ray's write actions have no resource
+    types to scope them to, so this is the one statement whose resource is "*"."""
+    if not enabled:
+        return []
+    return [
+        {
+            "Sid": "Tracing",
+            "Effect": "Allow",
+            "Action": list(TRACING_ACTIONS),
+            "Resource": "*",
+        }
+    ]
+
+
+def api_policy(settings: Settings, *, tracing: bool = False) -> dict[str, Any]:
     tables = {d.role: d for d in table_definitions(settings)}
     writable = [tables[role] for role in ("departments", "events", "department_names")]
     readable = [tables[role] for role in ("audit", "notifications")]
@@ -84,11 +104,12 @@ def api_policy(settings: Settings) -> dict[str, Any]:
                 "Resource": read_resources,
             },
             _logs(settings),
+            *_tracing(tracing),
         ],
     }
 
 
-def streams_policy(settings: Settings, stage: str) -> dict[str, Any]:
+def streams_policy(settings: Settings, stage: str, *, tracing: bool = False) -> dict[str, Any]:
     tables = {d.role: d for d in table_definitions(settings)}
     statements: list[dict[str, Any]] = [
         {
@@ -123,6 +144,7 @@ def streams_policy(settings: Settings, stage: str) -> dict[str, Any]:
             "Resource": f"arn:aws:sqs:{settings.region}:*:{failure_queue_name(stage)}",
         },
         _logs(settings),
+        *_tracing(tracing),
     ]
     if settings.notify_sns_topic_arn:
         statements.append(

@@ -9,6 +9,7 @@ from pathlib import Path
 import boto3
 
 from chalicelib.dynamo import CLIENT_CONFIG, make_client
+from ops.deploy.package_inputs import package_inputs
 from ops.deploy.stage import PROJECT_DIR, load_config, stage_settings
 from ops.deploy.steps import (
     Report,
@@ -48,9 +49,11 @@ def deploy(
         # botocore reads AWS_DEFAULT_REGION, not AWS_REGION: the functions must land in the
         # region of the tables whose streams they read.
         environment = {**os.environ, "AWS_DEFAULT_REGION": settings.region}
-        subprocess.run(
-            [chalice, "deploy", "--stage", stage], cwd=project_dir, check=True, env=environment
-        )
+        with package_inputs(project_dir) as build:
+            subprocess.run(
+                [chalice, "deploy", "--stage", stage], cwd=project_dir, check=True, env=environment
+            )
+        report(f"✓ 배포한 버전: {build.describe()} (/api/health가 알려 줍니다)")
     if not (project_dir / ".chalice" / "deployed" / f"{stage}.json").exists():
         report(f"⚠ .chalice/deployed/{stage}.json이 없습니다: chalice deploy 뒤에 다시 실행하세요.")
         return

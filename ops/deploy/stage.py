@@ -32,6 +32,13 @@ def stage_environment(config: dict[str, Any], stage: str) -> dict[str, str]:
     }
 
 
+def stage_traces(config: dict[str, Any], stage: str) -> bool:
+    """Whether Chalice sets the stage up for X-Ray (`"xray": true`, stage or top level):
+    Lambda active tracing on its functions and tracing on its API Gateway stage."""
+    stage_config = config.get("stages", {}).get(stage, {})
+    return bool(stage_config.get("xray", config.get("xray", False)))
+
+
 def stage_settings(stage: str, config: dict[str, Any] | None = None) -> Settings:
     """Settings as the stage's Lambda functions will see them (region from this shell)."""
     environment = stage_environment(config or load_config(), stage)

@@ -4,16 +4,20 @@ import json
 from pathlib import Path
 
 from ops.deploy.policies import api_policy, streams_policy
-from ops.deploy.stage import PROJECT_DIR, STAGES, load_config, stage_settings
+from ops.deploy.stage import PROJECT_DIR, STAGES, load_config, stage_settings, stage_traces
 
 
 def policy_files(stage: str) -> dict[Path, str]:
     """Each policy file of the stage and the text it must hold."""
-    settings = stage_settings(stage, load_config())
+    config = load_config()
+    settings = stage_settings(stage, config)
+    tracing = stage_traces(config, stage)
     chalice_dir = PROJECT_DIR / ".chalice"
     return {
-        chalice_dir / f"policy-{stage}-api.json": _text(api_policy(settings)),
-        chalice_dir / f"policy-{stage}-streams.json": _text(streams_policy(settings, stage)),
+        chalice_dir / f"policy-{stage}-api.json": _text(api_policy(settings, tracing=tracing)),
+        chalice_dir / f"policy-{stage}-streams.json": _text(
+            streams_policy(settings, stage, tracing=tracing)
+        ),
     }
 
 

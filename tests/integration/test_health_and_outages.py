@@ -1,9 +1,14 @@
 """Health, and what callers get when DynamoDB cannot serve them: a 503, never a 500."""
 
+import subprocess
+import tomllib
+
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from chalicelib.context import get_context
+from chalicelib.version import running_version
+from tests.conftest import PROJECT_DIR
 
 
 def throttled(code: str):
@@ -13,10 +18,26 @@ def throttled(code: str):
     return fail
 
 
-def test_health_is_ok_when_every_table_answers(api):
+def test_health_is_ok_when_every_table_answers_and_names_the_running_version(api):
     reply = api.get("/api/health")
     assert reply.status == 200
-    assert reply.json == {"status": "ok"}
+    assert reply.json == {"status": "ok", "version": running_version()}
+    # A checkout: pyproject.toml's version, then the commit git reports
+    version, _, revision = reply.json["version"].partition("+")
+    assert (
+        version == tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text())["project"]["version"]
+    )
+    assert revision.removesuffix(".dirty") == head_commit()
+
+
+def head_commit() -> str:
+    return subprocess.run(
+        ["git", "rev-parse", "--short=12", "HEAD"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
 
 
 def test_health_is_503_when_a_table_is_missing(api, tables):

@@ -91,6 +91,28 @@ def test_the_same_key_for_a_different_request_is_422_and_creates_nothing(
     assert api.get(f"/api/events/{other['id']}").json["items"] == []
 
 
+def test_the_same_key_for_another_department_is_422_and_creates_nothing(api):
+    assert api.post("/api/departments", {"name": "첫 부서"}, headers=KEY).status == 201
+    reply = api.post("/api/departments", {"name": "둘째 부서"}, headers=KEY)
+    assert reply.status == 422
+    assert reply.error_code == "idempotency_key_reused"
+    assert [d["name"] for d in api.get("/api/departments").json["items"]] == ["첫 부서"]
+
+
+def test_a_replay_answers_what_happened_even_after_the_item_is_gone(api):
+    # Given an event created with a key and then deleted
+    department = api.department()
+    path = f"/api/events/{department['id']}"
+    body = {"event_date": "2024-03-01", "title": "지나간 일"}
+    first = api.post(path, body, headers=KEY)
+    assert api.delete(first.headers["Location"]).status == 204
+    # When the original request is retried
+    again = api.post(path, body, headers=KEY)
+    # Then it gets the original answer (the retry must not create the event again)
+    assert (again.status, again.json) == (201, first.json)
+    assert api.get(path).json["items"] == []
+
+
 def test_keys_belong_to_their_caller(api):
     # Two callers who happen to choose the same key each get their own department
     kim = api.post("/api/departments", {"name": "김팀"}, headers={**KEY, "X-Actor": "kim"})

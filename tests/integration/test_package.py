@@ -1,8 +1,10 @@
 """`make package STAGE=prod`: the CloudFormation template and zip that larger teams deploy."""
 
 import json
+import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,8 @@ import pytest
 
 from chalicelib.tables import table_definitions
 from ops.deploy.package import package, table_logical_id
-from ops.deploy.stage import stage_settings
+from ops.deploy.policies import TRACING_ACTIONS
+from ops.deploy.stage import PROJECT_DIR, stage_settings
 from ops.deploy.steps import MAXIMUM_RETRY_ATTEMPTS
 
 MAX_SHIPPED_BYTES = 5 * 1024 * 1024
@@ -104,7 +107,9 @@ def test_functions_run_python_312_or_newer_with_least_privilege_roles(built):
                     if isinstance(statement["Resource"], list)
                     else [statement["Resource"]]
                 )
-                assert "*" not in resources
+                # X-Ray's write actions cannot be scoped to a resource; nothing else gets "*"
+                if set(actions) != set(TRACING_ACTIONS):
+                    assert "*" not in resources
 
 
 def test_what_ships_is_small_and_holds_no_sdk_dev_tools_or_tests(built):
@@ -119,6 +124,44 @@ def test_what_ships_is_small_and_holds_no_sdk_dev_tools_or_tests(built):
     assert not [n for n in names if n.startswith(("chalice/cli", "chalice/deploy"))]
     # the compiled pydantic core is the Linux build Lambda runs
     assert any(n.startswith("pydantic_core/_pydantic_core.cpython-312-x86_64-linux") for n in names)
+
+
+def test_the_zip_names_the_version_it_was_built_from(built):
+    _, out = built
+    with zipfile.ZipFile(out / "deployment.zip") as archive:
+        build = json.loads(archive.read("chalicelib/build_info.json"))
+    pyproject = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text("utf-8"))
+    assert build["version"] == pyproject["project"]["version"]
+    if shutil.which("git"):
+        head = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            cwd=PROJECT_DIR,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        # ".dirty" after it when the tree had uncommitted changes
+        assert build["revision"].removesuffix(".dirty") == head
+    # written for the packaging only: a later plain `chalice deploy` cannot ship it stale
+    assert not (PROJECT_DIR / "chalicelib" / "build_info.json").exists()
+
+
+def test_prod_is_traced_with_the_x_ray_sdk_shipped_without_botocore(built):
+    template, out = built
+    functions = [
+        r for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::Function"
+    ]
+    assert {f["Properties"]["Tracing"] for f in functions} == {"Active"}
+    assert {f["Properties"]["Environment"]["Variables"]["TRACING_ENABLED"] for f in functions} == {
+        "true"
+    }
+    assert template["Resources"]["RestAPI"]["Properties"]["TracingEnabled"] is True
+    names = zipfile.ZipFile(out / "deployment.zip").namelist()
+    top = {name.split("/")[0] for name in names}
+    assert {"aws_xray_sdk", "wrapt"} <= top
+    assert not {"botocore", "urllib3", "dateutil", "s3transfer"} & top
+    # pure Python: any Lambda architecture runs it
+    assert not [n for n in names if n.startswith(("aws_xray_sdk/", "wrapt/")) and ".so" in n]
 
 
 def alarm_metrics(template: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:

@@ -106,7 +106,8 @@ def stack_on_dynamodb_local(dynamodb_local: str) -> Iterator[LocalStack]:
 def test_the_local_stack_creates_the_tables_there(stack_on_dynamodb_local, dynamodb_local):
     assert f"DynamoDB (external): {dynamodb_local}" in stack_on_dynamodb_local.startup_lines
     assert "✓ events 테이블이 생성되었습니다." in stack_on_dynamodb_local.startup_lines
-    assert stack_on_dynamodb_local.request("GET", "/api/health").json == {"status": "ok"}
+    health = stack_on_dynamodb_local.request("GET", "/api/health").json
+    assert (health["status"], sorted(health)) == ("ok", ["status", "version"])
 
 
 def test_the_guides_walkthrough_on_dynamodb_local(stack_on_dynamodb_local):

@@ -5,7 +5,8 @@ import json
 import pytest
 
 from chalicelib.tables import table_definitions
-from ops.deploy.stage import STAGES, load_config, stage_settings
+from ops.deploy.policies import TRACING_ACTIONS
+from ops.deploy.stage import STAGES, load_config, stage_settings, stage_traces
 from ops.deploy.write_policies import policy_files
 
 
@@ -27,7 +28,9 @@ def test_policies_name_their_actions_and_only_the_projects_tables(stage):
             assert all("*" not in action for action in actions), path.name
             resources = statement["Resource"]
             resources = resources if isinstance(resources, list) else [resources]
-            assert "*" not in resources
+            # X-Ray's write actions cannot be scoped to a resource; nothing else gets "*"
+            if set(actions) != set(TRACING_ACTIONS):
+                assert "*" not in resources
             for resource in resources:
                 if resource.startswith("arn:aws:dynamodb:"):
                     table = resource.split(":table/")[1].split("/")[0]
@@ -54,3 +57,11 @@ def test_stages_use_the_guides_names_in_prod_and_suffixed_names_in_dev():
     assert (prod.departments_table, prod.events_table) == ("departments", "events")
     assert (dev.departments_table, dev.events_table) == ("departments-dev", "events-dev")
     assert prod.region == "ap-northeast-2"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_roles_may_send_traces_exactly_on_stages_that_trace(stage):
+    traces = stage_traces(load_config(), stage)
+    for path, text in policy_files(stage).items():
+        sent = [s for s in json.loads(text)["Statement"] if s["Action"] == list(TRACING_ACTIONS)]
+        assert len(sent) == (1 if traces else 0), path.name

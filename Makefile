@@ -6,7 +6,7 @@ PORT      ?= 8000
 STAGE     ?= dev
 SOURCES   := app.py manage.py chalicelib ops tests
 
-.PHONY: install run test test-other-dynamodb other-dynamodb lint format create-tables migrate bench clean
+.PHONY: install run test fuzz test-other-dynamodb other-dynamodb lint format create-tables migrate bench clean
 
 install: $(VENV)/.installed
 
@@ -38,6 +38,13 @@ format: install
 
 test: lint
 	$(BIN)/pytest
+
+# Schemathesis against the local stack, from its /api/openapi.json: FUZZ_EXAMPLES generated
+# requests per operation, the coverage phase, and chains along the documented links. A few
+# minutes; `make test` runs 20 examples and no coverage phase.
+FUZZ_EXAMPLES ?= 500
+fuzz: install
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -s -m e2e tests/e2e/test_fuzz.py
 
 # A few minutes: one table, also saved to bench/results.md and .json. BENCH_SKIP_PACKAGE=1
 # leaves out `chalice package` (it downloads wheels).

@@ -6,6 +6,7 @@ from chalice.app import Chalice, ConvertToMiddleware, DynamoDBEvent
 
 from chalicelib.api.access import allowed_origins, cors_middleware, register_preflights
 from chalicelib.api.departments import departments
+from chalicelib.api.docs import docs
 from chalicelib.api.events import events
 from chalicelib.api.health import health
 from chalicelib.api.history import history
@@ -32,6 +33,7 @@ app.register_blueprint(health, url_prefix="/api")
 app.register_blueprint(departments, url_prefix="/api")
 app.register_blueprint(events, url_prefix="/api")
 app.register_blueprint(history, url_prefix="/api")
+app.register_blueprint(docs, url_prefix="/api")
 
 # Stream ARNs come from the stage's environment (the Chalice CLI sets it before importing
 # this file); with none set they name the tables, so `import app` works anywhere.

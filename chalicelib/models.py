@@ -13,11 +13,13 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
+    Field,
     StringConstraints,
     ValidationError,
     field_validator,
     model_validator,
 )
+from pydantic.config import JsonDict
 
 from chalicelib.errors import FieldProblem, ValidationFailed
 
@@ -28,7 +30,8 @@ DESCRIPTION_MAX = 2000
 
 _DATE_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Ids are UUIDs the server makes, or ids kept from the legacy data: short, plain ASCII.
-_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+ID_PATTERN = r"[A-Za-z0-9._:-]{1,128}"
+_ID = re.compile(ID_PATTERN)
 # C0 controls and DEL; descriptions may still hold line breaks and tabs.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONTROL_EXCEPT_WHITESPACE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -72,21 +75,43 @@ def department_name_key(name: str) -> str:
     return unicodedata.normalize("NFC", folded)
 
 
+# What the validators above check, said in JSON Schema for the published contract (pydantic
+# cannot see inside an AfterValidator). Documentation only: the validators stay the rule.
+_SINGLE_LINE = r"^[^\x00-\x1f\x7f]*$"
+_NOT_BLANK_SINGLE_LINE = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+_PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
+
+def _documented(**schema: str) -> Any:
+    extra: JsonDict = {**schema}
+    return Field(json_schema_extra=extra)
+
+
 DepartmentName = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX),
     AfterValidator(_single_line),
+    _documented(pattern=_NOT_BLANK_SINGLE_LINE),
 ]
 EventTitle = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX),
     AfterValidator(_single_line),
+    _documented(pattern=_NOT_BLANK_SINGLE_LINE),
 ]
-EventTime = Annotated[str, StringConstraints(max_length=TIME_MAX), AfterValidator(_single_line)]
+EventTime = Annotated[
+    str,
+    StringConstraints(max_length=TIME_MAX),
+    AfterValidator(_single_line),
+    _documented(pattern=_SINGLE_LINE),
+]
 Description = Annotated[
-    str, StringConstraints(max_length=DESCRIPTION_MAX), AfterValidator(_printable_text)
+    str,
+    StringConstraints(max_length=DESCRIPTION_MAX),
+    AfterValidator(_printable_text),
+    _documented(pattern=_PRINTABLE),
 ]
-EventDate = Annotated[str, AfterValidator(_calendar_date)]
+EventDate = Annotated[str, AfterValidator(_calendar_date), _documented(format="date")]
 
 
 class _Input(BaseModel):
@@ -94,8 +119,21 @@ class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+def _present_fields_are_not_null(schema: dict[str, Any]) -> None:
+    """The JSON Schema of a _PartialUpdate: fields are optional but never null, and one is
+    needed (pydantic would otherwise publish `X | None` as "may be null")."""
+    schema["minProperties"] = 1
+    for field in schema["properties"].values():
+        field.pop("default", None)
+        for choice in field.pop("anyOf", []):
+            if choice.get("type") != "null":
+                field.update(choice)
+
+
 class _PartialUpdate(_Input):
     """A PATCH body: every field optional, none may be null, at least one must be present."""
+
+    model_config = ConfigDict(json_schema_extra=_present_fields_are_not_null)
 
     @field_validator("*", mode="before")
     @classmethod

@@ -14,6 +14,8 @@ from chalicelib import context
 from chalicelib.settings import get_settings
 from chalicelib.tables import table_definitions
 
+pytest_plugins = ("tests.contract_coverage",)
+
 REGION = "ap-northeast-2"
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 
@@ -74,8 +76,11 @@ def api(tables: Any) -> Iterator["Api"]:
 
 def local_client(app: Any) -> Client:
     """chalice.test.Client with the top-level settings of .chalice/config.json (no stage): the
-    tables keep the guide's names, as under `make run`, not a deployed stage's."""
-    return Client(app, stage_name="local", project_dir=str(PROJECT_DIR))
+    tables keep the guide's names, as under `make run`, not a deployed stage's. Its answers
+    count towards the check that every documented status is tested (contract_coverage)."""
+    from tests.contract_coverage import RecordingClient
+
+    return RecordingClient(app, stage_name="local", project_dir=str(PROJECT_DIR))
 
 
 class Api:

@@ -1,0 +1,420 @@
+"""The API's contract, operation by operation: what each route takes and what it answers.
+
+Declarative on purpose. chalicelib/api/openapi.py turns this and the routes into the OpenAPI
+document; tests check it both ways (every route is described here, every status described here
+is produced by some test). Operations are keyed by their view function's name, which is also
+their operationId. Only the documentation routes import this module, never `import app`.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from chalicelib.api.docs import SWAGGER_UI_ASSETS
+from chalicelib.models import (
+    DESCRIPTION_MAX,
+    ID_PATTERN,
+    NAME_MAX,
+    TIME_MAX,
+    TITLE_MAX,
+    AuditPage,
+    Department,
+    DepartmentCreate,
+    DepartmentPage,
+    DepartmentUpdate,
+    Event,
+    EventCreate,
+    EventPage,
+    EventUpdate,
+    NotificationPage,
+)
+from chalicelib.pagination import DEFAULT_LIMIT, MAX_LIMIT
+
+TITLE = "Department calendar API"
+API_VERSION = "0.1.0"  # the project's version (pyproject.toml); a test keeps them equal
+JSON = "application/json"
+
+DESCRIPTION = f"""Departments and their calendar events, with the history of every change.
+
+**Bodies** are JSON in UTF-8 (`{JSON}; charset=utf-8`), both ways; Korean and any other text is
+kept exactly as sent. Request bodies over 64 KB are refused with 413.
+
+**Errors** answer `{{"code", "message", "fields"?}}`: `code` is stable and machine-readable,
+`fields` names every invalid field or header (`[{{"field", "message"}}]`).
+
+**Concurrency**: single-item answers carry the item's `version` as an `ETag`. PATCH and DELETE
+accept it back in `If-Match`; if the item changed since, the answer is 412 with its
+`current_version` and nothing is written.
+
+**Retrying creates**: a POST that creates may carry an `Idempotency-Key`; sending the same key
+with the same request again answers the first result (with `Idempotent-Replayed: true`) instead
+of creating a second item.
+
+**Limits**: names ≤ {NAME_MAX}, titles ≤ {TITLE_MAX}, times ≤ {TIME_MAX}, descriptions ≤
+{DESCRIPTION_MAX} characters; pages hold up to {MAX_LIMIT} items ({DEFAULT_LIMIT} by default).
+
+**Authentication**: none locally and in open stages. In the prod stage the data routes require
+AWS IAM (SigV4-signed requests) or a Cognito user pool ID token, as the stage is configured, and
+this document, served there, lists that requirement on each of them; the health check, this
+document and the docs page stay public."""
+
+
+class Health(BaseModel):
+    status: str = Field(description='"ok" once every table answers')
+    version: str = Field(
+        default="", description="the running version and its commit, e.g. `0.1.0+1a2b3c4d5e6f`"
+    )
+
+
+class FieldProblemBody(BaseModel):
+    field: str = Field(description="the field, query parameter or header, e.g. `name`")
+    message: str
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="machine-readable, e.g. `department_name_taken`")
+    message: str = Field(description="for people")
+    fields: list[FieldProblemBody] = Field(default_factory=list)
+
+
+class StaleVersionBody(ErrorBody):
+    current_version: int = Field(description="the version the item has now")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    location: str  # "query" or "header"
+    schema: Mapping[str, Any]
+    description: str
+    required: bool = False
+
+
+_DATE = {"type": "string", "format": "date"}
+_PAGING = ("limit", "next_token")
+
+# Components every operation may refer to by name.
+PARAMETERS: Mapping[str, Parameter] = {
+    "limit": Parameter(
+        "query",
+        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+        "The most items a page may hold.",
+    ),
+    "next_token": Parameter(
+        "query",
+        {"type": "string"},
+        "The previous page's `next_token`; only valid for the listing (and filters) that gave it.",
+    ),
+    "from": Parameter("query", _DATE, "Only events on or after this date."),
+    "to": Parameter("query", _DATE, "Only events on or before this date."),
+    "date": Parameter("query", _DATE, "The UTC day whose changes to list.", required=True),
+    "cascade": Parameter(
+        "query",
+        {"type": "boolean", "default": False},
+        "Also delete the department's events; without it a department with events is a 409.",
+    ),
+    "If-Match": Parameter(
+        "header",
+        {"type": "string", "pattern": r'^(\*|(W/)?"?[0-9]{1,18}"?)$'},
+        'The ETag the change is based on (`"3"`); `*` or no header: any version.',
+    ),
+    "X-Actor": Parameter(
+        "header",
+        {"type": "string", "maxLength": 200, "pattern": r"^[\x20-\x7e]*$"},
+        "Who makes the change, recorded with it, where the stage does not authenticate callers.",
+    ),
+    "Idempotency-Key": Parameter(
+        "header",
+        {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[\x20-\x7e]+$"},
+        "A key of the caller's choosing (a UUID) that makes retrying this create safe: the same "
+        "key with the same request answers the first result for 24 hours; with a different "
+        "request it is a 422. Anything but 1–255 printable ASCII characters is a 400 naming it.",
+    ),
+}
+
+PATH_PARAMETERS: Mapping[str, Mapping[str, Any]] = {
+    "department_id": {"type": "string", "pattern": f"^{ID_PATTERN}$"},
+    "event_id": {"type": "string", "pattern": f"^{ID_PATTERN}$"},
+    "asset": {"type": "string", "enum": sorted(SWAGGER_UI_ASSETS)},
+}
+
+RESPONSE_HEADERS: Mapping[str, Mapping[str, Any]] = {
+    "ETag": {
+        "description": 'The item\'s version, quoted (`"3"`): send it back in `If-Match`.',
+        "schema": {"type": "string", "pattern": '^"[0-9]+"$'},
+    },
+    "Location": {
+        "description": "Where the new item can be read.",
+        "schema": {"type": "string", "format": "uri-reference"},
+    },
+    "Idempotent-Replayed": {
+        "description": "Present on the answer to a repeated Idempotency-Key: nothing new was "
+        "created, this is the first request's result.",
+        "schema": {"type": "string", "enum": ["true"]},
+    },
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "X-Request-Id": {
+        "description": "This request's id (API Gateway's on AWS), also in every log line written "
+        "while it ran: quote it when reporting a problem.",
+        "schema": {"type": "string"},
+    },
+}
+# Sent with every answer the app gives.
+EVERY_RESPONSE_HEADERS = ("X-Request-Id",)
+
+# Why a status is answered, unless an operation says more precisely.
+STATUS_REASONS: Mapping[int, str] = {
+    400: "Bad input: the body, a query parameter or a header is invalid (`invalid_request`, "
+    "`validation_error`, `invalid_next_token`); `fields` names each one.",
+    404: "No such item (`department_not_found`, `event_not_found`), or an id no item can "
+    "have (`not_found`).",
+    409: "The change conflicts with the data (`department_name_taken`, "
+    "`department_has_events`), or another request changed the item at the same moment "
+    "(`concurrent_modification`: try again).",
+    412: "If-Match names another version than the item has (`precondition_failed`); "
+    "`current_version` and the ETag give the current one. Nothing was written.",
+    413: "The body is over 64 KB (`payload_too_large`).",
+    415: "The body is not sent as `application/json` (`unsupported_media_type`).",
+    422: "This Idempotency-Key was already used for a different request "
+    "(`idempotency_key_reused`): use a new key for a new request.",
+    503: "DynamoDB is throttled, unreachable or missing a table (`storage_unavailable`); "
+    "nothing was half-written. Retry after `Retry-After` seconds.",
+}
+
+ERROR_BODIES: Mapping[int, type[BaseModel]] = {412: StaleVersionBody}
+ERROR_HEADERS: Mapping[int, tuple[str, ...]] = {412: ("ETag",), 503: ("Retry-After",)}
+
+
+@dataclass(frozen=True)
+class Operation:
+    tag: str
+    summary: str
+    status: int = 200
+    # The success body: a model, a JSON Schema, or None for no body (204).
+    answer: type[BaseModel] | Mapping[str, Any] | None = None
+    media_types: tuple[str, ...] = (JSON,)
+    body: type[BaseModel] | None = None
+    example: Mapping[str, Any] | None = None  # of the body: what Swagger UI offers to send
+    parameters: tuple[str, ...] = ()
+    answer_headers: tuple[str, ...] = ()
+    errors: tuple[int, ...] = ()
+    # Operation-specific reasons, replacing STATUS_REASONS for those statuses.
+    reasons: Mapping[int, str] = field(default_factory=dict)
+    # OpenAPI links from the success answer: operationId -> {parameter: runtime expression}.
+    links: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+
+_WRITE = ("X-Actor",)
+_CONDITIONAL_WRITE = ("If-Match", "X-Actor")
+_CREATE = ("Idempotency-Key", "X-Actor")
+_CREATED_HEADERS = ("Location", "ETag", "Idempotent-Replayed")
+_BODY_ERRORS = (400, 413, 415)
+_NEW_DEPARTMENT = {"department_id": "$response.body#/id"}
+_NEW_EVENT = {"department_id": "$response.body#/department_id", "event_id": "$response.body#/id"}
+
+OPERATIONS: Mapping[str, Operation] = {
+    "get_health": Operation(
+        "health",
+        "Whether every table answers",
+        answer=Health,
+        errors=(503,),
+        reasons={503: "A table is missing or DynamoDB cannot answer (`storage_unavailable`)."},
+    ),
+    "create_department": Operation(
+        "departments",
+        "Create a department",
+        status=201,
+        answer=Department,
+        body=DepartmentCreate,
+        example={"name": "QA팀", "description": "품질 보증"},
+        parameters=_CREATE,
+        answer_headers=_CREATED_HEADERS,
+        errors=(*_BODY_ERRORS, 409, 422, 503),
+        reasons={
+            409: "Another department has this name, compared trimmed, NFC-normalised and "
+            "case-folded (`department_name_taken`, `fields`: name)."
+        },
+        links={
+            "get_department": _NEW_DEPARTMENT,
+            "update_department": _NEW_DEPARTMENT,
+            "delete_department": _NEW_DEPARTMENT,
+            "create_event": _NEW_DEPARTMENT,
+            "list_events": _NEW_DEPARTMENT,
+            "department_history": _NEW_DEPARTMENT,
+            "department_notifications": _NEW_DEPARTMENT,
+        },
+    ),
+    "list_departments": Operation(
+        "departments",
+        "List departments, a page at a time",
+        answer=DepartmentPage,
+        parameters=_PAGING,
+        errors=(400, 503),
+    ),
+    "get_department": Operation(
+        "departments",
+        "Read a department",
+        answer=Department,
+        answer_headers=("ETag",),
+        errors=(404, 503),
+    ),
+    "update_department": Operation(
+        "departments",
+        "Rename or describe a department",
+        answer=Department,
+        body=DepartmentUpdate,
+        example={"description": "품질 관리"},
+        parameters=_CONDITIONAL_WRITE,
+        answer_headers=("ETag",),
+        errors=(*_BODY_ERRORS, 404, 409, 412, 503),
+        reasons={
+            409: "The new name is taken (`department_name_taken`), or another request changed "
+            "the department at the same moment (`concurrent_modification`: try again)."
+        },
+    ),
+    "delete_department": Operation(
+        "departments",
+        "Delete a department (with ?cascade=true, and its events)",
+        status=204,
+        parameters=("cascade", *_CONDITIONAL_WRITE),
+        errors=(400, 404, 409, 412, 503),
+        reasons={
+            409: "The department still has events and cascade was not asked for "
+            "(`department_has_events`), or it changed at the same moment "
+            "(`concurrent_modification`: try again)."
+        },
+    ),
+    "create_event": Operation(
+        "events",
+        "Create an event in a department",
+        status=201,
+        answer=Event,
+        body=EventCreate,
+        example={"event_date": "2024-01-25", "title": "테스트 이벤트", "time": "오후 3:00"},
+        parameters=_CREATE,
+        answer_headers=_CREATED_HEADERS,
+        errors=(*_BODY_ERRORS, 404, 422, 503),
+        links={
+            "get_event": _NEW_EVENT,
+            "update_event": _NEW_EVENT,
+            "delete_event": _NEW_EVENT,
+            "event_history": _NEW_EVENT,
+        },
+    ),
+    "list_events": Operation(
+        "events",
+        "List a department's events in date order, a page at a time",
+        answer=EventPage,
+        parameters=("from", "to", *_PAGING),
+        errors=(400, 404, 503),
+    ),
+    "get_event": Operation(
+        "events",
+        "Read an event",
+        answer=Event,
+        answer_headers=("ETag",),
+        errors=(404, 503),
+    ),
+    "update_event": Operation(
+        "events",
+        "Change some of an event's fields",
+        answer=Event,
+        body=EventUpdate,
+        example={"time": "오후 4:00"},
+        parameters=_CONDITIONAL_WRITE,
+        answer_headers=("ETag",),
+        errors=(*_BODY_ERRORS, 404, 412, 503),
+    ),
+    "delete_event": Operation(
+        "events",
+        "Delete an event",
+        status=204,
+        parameters=_CONDITIONAL_WRITE,
+        errors=(400, 404, 412, 503),
+    ),
+    "event_history": Operation(
+        "history",
+        "An event's changes, newest first (also after it was deleted)",
+        answer=AuditPage,
+        parameters=_PAGING,
+        errors=(400, 404, 503),
+    ),
+    "department_history": Operation(
+        "history",
+        "A department's changes, newest first (also after it was deleted)",
+        answer=AuditPage,
+        parameters=_PAGING,
+        errors=(400, 404, 503),
+    ),
+    "audit_for_date": Operation(
+        "history",
+        "Every change of one UTC day, newest first",
+        answer=AuditPage,
+        parameters=("date", *_PAGING),
+        errors=(400, 503),
+    ),
+    "department_notifications": Operation(
+        "history",
+        "A department's inbox: what it was told about its events, newest first",
+        answer=NotificationPage,
+        parameters=_PAGING,
+        errors=(400, 404, 503),
+    ),
+    "openapi_document": Operation(
+        "documentation",
+        "This OpenAPI document",
+        answer={"type": "object"},
+    ),
+    "swagger_ui": Operation(
+        "documentation",
+        "Swagger UI for this document",
+        answer={"type": "string"},
+        media_types=("text/html",),
+    ),
+    "swagger_ui_asset": Operation(
+        "documentation",
+        "A file the Swagger UI page loads",
+        answer={"type": "string"},
+        media_types=("text/javascript", "text/css"),
+        errors=(404,),
+        reasons={404: "No such file (`not_found`)."},
+    ),
+}
+
+TAGS: Mapping[str, str] = {
+    "departments": "Departments: names are unique, compared trimmed and case-folded.",
+    "events": "A department's calendar events.",
+    "history": "What happened: the audit log and department inboxes, kept by the change streams.",
+    "health": "Readiness.",
+    "documentation": "This document and a page to read it.",
+}
+
+# In stages that require authentication (REQUIRE_AUTH) the data routes carry a Chalice
+# authorizer; each kind is described by one of these schemes, named by the authorizer's class.
+AUTHORIZER_SCHEMES: Mapping[str, str] = {
+    "IAMAuthorizer": "sigv4",
+    "CognitoUserPoolAuthorizer": "cognito",
+}
+SECURITY_SCHEMES: Mapping[str, Mapping[str, Any]] = {
+    "sigv4": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": "AWS Signature Version 4: requests signed with AWS credentials allowed to "
+        "call this API (`execute-api:Invoke`), as the prod stage requires by default.",
+        # How API Gateway names these in the OpenAPI documents it imports and exports.
+        "x-amazon-apigateway-authtype": "awsSigv4",
+    },
+    "cognito": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": "The ID token of a Cognito user pool's user, where the stage names a "
+        "user pool (COGNITO_USER_POOL_ARN) instead of IAM.",
+        "x-amazon-apigateway-authtype": "cognito_user_pools",
+    },
+}

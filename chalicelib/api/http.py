@@ -153,7 +153,7 @@ def actor(request: Request) -> str:
     for candidate in (claims.get("cognito:username"), identity.get("userArn")):
         if candidate:
             return str(candidate)
-    header = (request.headers.get("x-actor") or "").strip()
+    header = _utf8_header(request.headers.get("x-actor") or "").strip()
     if not header:
         return "anonymous"
     if len(header) > _ACTOR_MAX or not header.isprintable():
@@ -162,6 +162,16 @@ def actor(request: Request) -> str:
             fields=(FieldProblem("X-Actor", "must be printable text"),),
         )
     return header
+
+
+def _utf8_header(value: str) -> str:
+    """A header value sent as UTF-8 (`X-Actor: 김철수`). HTTP servers decode header bytes as
+    latin-1, as HTTP/1.1 defines them; undo that when the bytes are valid UTF-8, so Korean
+    names arrive intact."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value  # already text (decoded upstream), or not UTF-8: keep it as it came
 
 
 def idempotent_request(

@@ -120,7 +120,8 @@ def test_changes_reach_history_and_notifications_through_the_stream(stack):
         "POST",
         events_path,
         {"event_date": "2024-01-25", "title": "테스트 이벤트", "time": "오후 3:00"},
-        headers={"X-Actor": "kim"},
+        # a Korean name, sent on the wire as UTF-8 bytes
+        headers={"X-Actor": "김철수".encode().decode("latin-1")},
     ).json
     path = f"{events_path}/{event['id']}"
     stack.request("PATCH", path, {"time": "오후 4:00"}, headers={"X-Actor": "lee"})
@@ -134,7 +135,7 @@ def test_changes_reach_history_and_notifications_through_the_stream(stack):
     entries = eventually(history)
     assert entries is not None, "the stream did not deliver the changes"
     assert [e["action"] for e in entries] == ["REMOVE", "MODIFY", "INSERT"]
-    assert [e["actor"] for e in entries] == ["park", "lee", "kim"]
+    assert [e["actor"] for e in entries] == ["park", "lee", "김철수"]
     assert entries[1]["new_image"]["time"] == "오후 4:00"
     # And the department has exactly three notifications, and its own INSERT in its history
     notifications_path = f"/api/departments/{department['id']}/notifications"

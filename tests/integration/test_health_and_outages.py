@@ -102,3 +102,17 @@ def test_the_counter_tracks_events_so_deletes_stay_consistent(api, tables):
     api.delete(f"/api/events/{department['id']}/{events[0]['id']}")
     item = tables.get_item(TableName="departments", Key={"id": {"S": department["id"]}})["Item"]
     assert item["event_count"] == {"N": "2"}
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        "김철수".encode().decode("latin-1"),  # UTF-8 bytes, as an HTTP server decodes them
+        "김철수",  # already text, as API Gateway hands headers over
+    ],
+)
+def test_a_korean_actor_header_is_stamped_intact(api, tables, sent):
+    reply = api.post("/api/departments", {"name": "액터팀"}, headers={"X-Actor": sent})
+    assert reply.status == 201
+    item = tables.get_item(TableName="departments", Key={"id": {"S": reply.json["id"]}})
+    assert item["Item"]["created_by"] == {"S": "김철수"}

@@ -150,5 +150,9 @@ def test_create_tables_waits_for_tables_that_start_creating(dynalite):
         table = client.describe_table(TableName=name)["Table"]
         assert table["TableStatus"] == "ACTIVE"
         assert all(i["IndexStatus"] == "ACTIVE" for i in table.get("GlobalSecondaryIndexes", []))
-    assert len(result.stdout.splitlines()) == len(tables)
-    assert all("테이블이 생성되었습니다." in line for line in result.stdout.splitlines())
+    lines = result.stdout.splitlines()
+    assert [line for line in lines if "테이블이 생성되었습니다." not in line] == [
+        # dynalite has no Time to Live: said in one line, and nothing else fails
+        "⚠ events-idempotency: Time to Live를 켤 수 없습니다: UnknownOperationException"
+    ]
+    assert len(lines) == len(tables) + 1

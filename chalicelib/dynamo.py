@@ -60,6 +60,10 @@ _THROTTLED = frozenset(
     }
 )
 _UNAVAILABLE = frozenset({"InternalServerError", "ServiceUnavailable", "ResourceInUseException"})
+# Why DynamoDB cancels a transaction, per item: the reasons callers can explain (a condition,
+# another transaction), and those that say an item was throttled.
+_CANCELLED_BY_WRITES = frozenset({"None", "ConditionalCheckFailed", "TransactionConflict"})
+_THROTTLED_ITEM = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded"})
 
 
 def make_client(settings: Settings) -> DynamoDBClient:
@@ -130,7 +134,9 @@ def transact_write(client: DynamoDBClient, items: list[dict[str, Any]]) -> list[
 
     Transactions that touch the same item at the same moment cancel each other with
     TransactionConflict; those are retried here with jittered backoff, so callers only ever see
-    the reasons that mean something to them (a failed condition).
+    the reasons that mean something to them (a failed condition). An item DynamoDB throttled
+    (ThrottlingError, ProvisionedThroughputExceeded) is StorageUnavailable, like a throttled
+    request; any other reason (ValidationError, …) is raised as it came.
     """
     for attempt in range(_CONFLICT_ATTEMPTS):
         try:
@@ -140,6 +146,12 @@ def transact_write(client: DynamoDBClient, items: list[dict[str, Any]]) -> list[
             if error_code(error) != "TransactionCanceledException":
                 raise
             codes = cancellation_codes(error)
+            if _THROTTLED_ITEM.intersection(codes):
+                raise StorageUnavailable(
+                    "The database is busy; try again shortly.", retry_after_seconds=2
+                ) from error
+            if not _CANCELLED_BY_WRITES.issuperset(codes):
+                raise
             if "TransactionConflict" not in codes or attempt == _CONFLICT_ATTEMPTS - 1:
                 if "TransactionConflict" in codes and "ConditionalCheckFailed" not in codes:
                     raise StorageUnavailable(

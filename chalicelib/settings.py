@@ -66,7 +66,7 @@ class Settings:
             ),
             notify_sns_topic_arn=env.get("NOTIFY_SNS_TOPIC_ARN") or None,
             notify_webhook_url=env.get("NOTIFY_WEBHOOK_URL") or None,
-            require_auth=env.get("REQUIRE_AUTH", "").strip().lower() in ("true", "1", "yes"),
+            require_auth=_switch(env, "REQUIRE_AUTH"),
             cognito_user_pool_arn=env.get("COGNITO_USER_POOL_ARN") or None,
             cors_allowed_origins=tuple(
                 origin.strip().rstrip("/")
@@ -74,6 +74,17 @@ class Settings:
                 if origin.strip()
             ),
         )
+
+
+def _switch(env: Mapping[str, str], name: str) -> bool:
+    """An on/off setting. Anything else is refused rather than read as off: a misspelt
+    REQUIRE_AUTH must not leave a stage open."""
+    value = env.get(name, "").strip()
+    if value.lower() in ("true", "1", "yes", "on"):
+        return True
+    if value.lower() in ("", "false", "0", "no", "off"):
+        return False
+    raise UnsafeConfiguration(f"{name} must be true or false, not '{value}'.")
 
 
 @cache

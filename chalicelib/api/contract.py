@@ -213,6 +213,7 @@ _CONDITIONAL_WRITE = ("If-Match", "X-Actor")
 _CREATE = ("Idempotency-Key", "X-Actor")
 _CREATED_HEADERS = ("Location", "ETag", "Idempotent-Replayed")
 _BODY_ERRORS = (400, 413, 415)
+_KEY_EXPIRED = "`concurrent_modification`: try again, the key is free now"
 _NEW_DEPARTMENT = {"department_id": "$response.body#/id"}
 _NEW_EVENT = {"department_id": "$response.body#/department_id", "event_id": "$response.body#/id"}
 
@@ -236,7 +237,8 @@ OPERATIONS: Mapping[str, Operation] = {
         errors=(*_BODY_ERRORS, 409, 422, 503),
         reasons={
             409: "Another department has this name, compared trimmed, NFC-normalised and "
-            "case-folded (`department_name_taken`, `fields`: name)."
+            "case-folded (`department_name_taken`, `fields`: name); or the Idempotency-Key's "
+            f"answer expired while this retry ran ({_KEY_EXPIRED})."
         },
         links={
             "get_department": _NEW_DEPARTMENT,
@@ -297,7 +299,10 @@ OPERATIONS: Mapping[str, Operation] = {
         example={"event_date": "2024-01-25", "title": "테스트 이벤트", "time": "오후 3:00"},
         parameters=_CREATE,
         answer_headers=_CREATED_HEADERS,
-        errors=(*_BODY_ERRORS, 404, 422, 503),
+        errors=(*_BODY_ERRORS, 404, 409, 422, 503),
+        reasons={
+            409: f"The Idempotency-Key's answer expired while this retry ran ({_KEY_EXPIRED})."
+        },
         links={
             "get_event": _NEW_EVENT,
             "update_event": _NEW_EVENT,

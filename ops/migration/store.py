@@ -26,6 +26,7 @@ from chalicelib.dynamo import (
     to_value,
     transact_write,
 )
+from chalicelib.errors import StorageUnavailable
 from chalicelib.models import department_name_key
 from chalicelib.settings import Settings
 from chalicelib.tables import EVENT_DATE_INDEX
@@ -190,6 +191,9 @@ class MigrationStore:
             except ClientError as error:
                 if not is_throttling(error):
                     raise
+                self._pause(attempt)
+                continue
+            except StorageUnavailable:  # an item was throttled, or conflicts went on: wait
                 self._pause(attempt)
                 continue
             if codes is None:

@@ -38,6 +38,24 @@ def test_prod_requires_authentication_and_dev_and_local_stay_open():
     assert "*" not in stage_settings("prod", config).cors_allowed_origins
 
 
+@pytest.mark.parametrize("value", ["true", "TRUE", " yes ", "1", "on"])
+def test_require_auth_accepts_the_usual_ways_of_saying_yes(value):
+    assert settings(REQUIRE_AUTH=value).require_auth
+    assert isinstance(authorizer_for(settings(REQUIRE_AUTH=value)), IAMAuthorizer)
+
+
+@pytest.mark.parametrize("value", ["", "false", "0", "no", "off"])
+def test_require_auth_off_is_said_plainly(value):
+    assert not settings(REQUIRE_AUTH=value).require_auth
+
+
+@pytest.mark.parametrize("value", ["enabled", "required", "ture", "y"])
+def test_a_require_auth_value_that_is_neither_yes_nor_no_is_refused_not_read_as_off(value):
+    # An open API is never what a misspelt REQUIRE_AUTH meant: the stage refuses to start
+    with pytest.raises(UnsafeConfiguration, match="REQUIRE_AUTH"):
+        settings(REQUIRE_AUTH=value)
+
+
 def test_any_origin_is_refused_where_callers_must_authenticate():
     with pytest.raises(UnsafeConfiguration, match="CORS_ALLOWED_ORIGINS"):
         allowed_origins(settings(REQUIRE_AUTH="true", CORS_ALLOWED_ORIGINS="*"))

@@ -202,3 +202,39 @@ def test_a_throttled_create_is_503_and_its_retry_creates_exactly_once(api, table
     assert [r.status for r in replies] == [201, 201]
     assert replies[0].json == replies[1].json
     assert count_items(tables, "events") == 1
+
+
+def test_a_key_that_expires_while_its_retry_runs_is_a_documented_409_to_try_again(api, tables):
+    # Given an event created under a key
+    path = f"/api/events/{api.department()['id']}"
+    body = {"event_date": "2024-03-01", "title": "경계의 날"}
+    first = api.post(path, body, headers=KEY)
+    (record,) = tables.scan(TableName="events-idempotency")["Items"]
+
+    # When its retry's transaction is refused by the record, which passes its 24 hours just
+    # before the retry reads it (botocore's after-call hook runs between the two requests)
+    def expire(**_: object) -> None:
+        tables.update_item(
+            TableName="events-idempotency",
+            Key={"idempotency_key": record["idempotency_key"]},
+            UpdateExpression="SET expires_at = :past",
+            ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 1)}},
+        )
+
+    events = get_context().client.meta.events
+    events.register("after-call.dynamodb.TransactWriteItems", expire)
+    try:
+        reply = api.post(path, body, headers=KEY)
+    finally:
+        events.unregister("after-call.dynamodb.TransactWriteItems", expire)
+    # Then it is a 409 saying to try again, one the document lists for the operation
+    assert reply.status == 409
+    assert reply.error_code == "concurrent_modification"
+    document = api.get("/api/openapi.json").json
+    responses = document["paths"]["/api/events/{department_id}"]["post"]["responses"]
+    assert "concurrent_modification" in responses["409"]["description"]
+    # And trying again, the key (now free) makes a new event
+    again = api.post(path, body, headers=KEY)
+    assert again.status == 201
+    assert "Idempotent-Replayed" not in again.headers
+    assert again.json["id"] != first.json["id"]

@@ -397,6 +397,48 @@ def test_throttling_and_unprocessed_items_slow_the_run_but_lose_nothing(
     assert dynamodb.scan(TableName="events", Select="COUNT")["Count"] == 60
 
 
+class ThrottledTransactions:
+    """The real (moto) client, except that every other TransactWriteItems is cancelled the way
+    DynamoDB cancels one whose item it throttled: ThrottlingError for that item, None for the
+    others."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.throttled = 0
+        self._calls = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def transact_write_items(self, TransactItems: list[dict[str, Any]]) -> dict[str, Any]:
+        self._calls += 1
+        if self._calls % 2:
+            self.throttled += 1
+            reasons: list[Any] = [{"Code": "ThrottlingError"}]
+            reasons += [{"Code": "None"}] * (len(TransactItems) - 1)
+            raise ClientError(
+                {
+                    "Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+                    "CancellationReasons": reasons,
+                },
+                "TransactWriteItems",
+            )
+        return self._client.transact_write_items(TransactItems=TransactItems)
+
+
+def test_department_transactions_cancelled_by_throttling_are_retried(
+    dynamodb, tmp_path, monkeypatch
+):
+    monkeypatch.setattr("ops.migration.store.time.sleep", lambda seconds: None)
+    client = ThrottledTransactions(dynamodb)
+    outcome, _ = run(
+        client, write(tmp_path / "d.json", DEPARTMENTS), write(tmp_path / "e.json", [])
+    )
+    assert outcome.exit_code == 0
+    assert client.throttled == len(DEPARTMENTS)
+    assert dynamodb.scan(TableName="departments", Select="COUNT")["Count"] == len(DEPARTMENTS)
+
+
 class Forgetful:
     """A client whose BatchWriteItem says it wrote everything and wrote nothing."""
 

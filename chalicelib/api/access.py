@@ -28,8 +28,10 @@ ALLOWED_HEADERS = (
     "Idempotency-Key",
     "If-Match",
     "X-Actor",
+    "X-Amz-Content-Sha256",
     "X-Amz-Date",
     "X-Amz-Security-Token",
+    "X-Amz-User-Agent",
 )
 EXPOSED_HEADERS = ("ETag", "Location", "Retry-After", "Idempotent-Replayed", "X-Request-Id")
 PREFLIGHT_MAX_AGE_SECONDS = 600

@@ -145,7 +145,8 @@ RESPONSE_HEADERS: Mapping[str, Mapping[str, Any]] = {
         "schema": {"type": "string", "pattern": '^"[0-9]+"$'},
     },
     "Location": {
-        "description": "Where the new item can be read.",
+        "description": "Where the new item can be read, as the caller reaches the API "
+        "(`/v1/api/...` on API Gateway's own domain).",
         "schema": {"type": "string", "format": "uri-reference"},
     },
     "Idempotent-Replayed": {

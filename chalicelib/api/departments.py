@@ -32,7 +32,9 @@ def create_department() -> Response:
     once = idempotent_request(request, caller, "POST /api/departments", data)
     created = get_context().departments.create(data, caller, once)
     department = created.item
-    return created_response(created, f"/api/departments/{department.id}", department.version)
+    return created_response(
+        request, created, f"/api/departments/{department.id}", department.version
+    )
 
 
 @departments.route("/departments", methods=["GET"], authorizer=AUTHORIZER)

@@ -10,9 +10,9 @@ import functools
 from importlib import resources
 from typing import Any
 
-from chalice.app import Blueprint, Chalice, Request, Response
+from chalice.app import Blueprint, Chalice, Response
 
-from chalicelib.api.http import handles_errors, json_response
+from chalicelib.api.http import handles_errors, json_response, stage_prefix
 from chalicelib.errors import NotFound
 
 # What the page asks for -> (the file in Powertools' copy of Swagger UI, its content type).
@@ -50,7 +50,7 @@ docs = Blueprint(__name__)
 @docs.route("/openapi.json", methods=["GET"])
 @handles_errors
 def openapi_document() -> Response:
-    return json_response(_document(docs.current_app, _stage_prefix(docs.current_request)))
+    return json_response(_document(docs.current_app, stage_prefix(docs.current_request)))
 
 
 @docs.route("/docs", methods=["GET"])
@@ -85,11 +85,3 @@ def _document(app: Chalice, server_prefix: str) -> dict[str, Any]:
     from chalicelib.api.openapi import build_document
 
     return build_document(app, server_prefix)
-
-
-def _stage_prefix(request: Request) -> str:
-    """What comes before the route in the path the caller used: API Gateway's stage (`/v1`) on
-    its own domain, or nothing locally."""
-    context = request.context or {}
-    path, route = str(context.get("path", "")), str(context.get("resourcePath", ""))
-    return path.removesuffix(route) if route and path.endswith(route) else ""

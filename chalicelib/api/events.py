@@ -35,7 +35,7 @@ def create_event(department_id: str) -> Response:
     created = get_context().events.create(department_id, data, caller, once)
     event = created.item
     location = f"/api/events/{department_id}/{event.id}"
-    return created_response(created, location, event.version)
+    return created_response(request, created, location, event.version)
 
 
 @events.route("/events/{department_id}", methods=["GET"], authorizer=AUTHORIZER)

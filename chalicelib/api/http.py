@@ -190,9 +190,23 @@ def idempotent_request(
     return IdempotentRequest.of(key, caller, operation, data)
 
 
-def created_response(created: Created[Any], location: str, version: int) -> Response:
-    """201 with the new item, where it lives and its ETag; a replayed answer says so."""
-    headers = {"Location": location, **etag(version)}
+def stage_prefix(request: Request) -> str:
+    """What comes before the app's routes in the path the caller used: API Gateway's stage
+    (`/v1`) on its own domain, a base path on a custom domain, nothing locally."""
+    context = request.context or {}
+    path = str(context.get("path", ""))
+    route = str(context.get("resourcePath", ""))
+    for name, value in (request.uri_params or {}).items():
+        route = route.replace(f"{{{name}}}", value)
+    return path.removesuffix(route) if route and path.endswith(route) else ""
+
+
+def created_response(
+    request: Request, created: Created[Any], location: str, version: int
+) -> Response:
+    """201 with the new item, where it lives (as the caller reaches it) and its ETag; a
+    replayed answer says so."""
+    headers = {"Location": stage_prefix(request) + location, **etag(version)}
     if created.replayed:
         headers["Idempotent-Replayed"] = "true"
     return model_response(created.item, 201, headers)

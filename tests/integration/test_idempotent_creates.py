@@ -238,3 +238,28 @@ def test_a_key_that_expires_while_its_retry_runs_is_a_documented_409_to_try_agai
     assert again.status == 201
     assert "Idempotent-Replayed" not in again.headers
     assert again.json["id"] != first.json["id"]
+
+
+def test_on_api_gateway_location_includes_the_stage_callers_reach_the_api_under(tables):
+    # Given POSTs as API Gateway delivers them for https://…/v1/api/…
+    from app import app
+    from tests.lambda_events import api_gateway_event, lambda_context
+
+    def post(path: str, body: dict[str, str], key: str) -> dict[str, str]:
+        headers = {"Idempotency-Key": key}
+        event = api_gateway_event("POST", path, request_id="r-1", body=body, headers=headers)
+        answer = app(event, lambda_context("api_handler"))
+        assert answer["statusCode"] == 201, answer["body"]
+        return dict(answer["headers"])
+
+    # When a department and an event in it are created (and the event's create replayed)
+    department = post("/api/departments", {"name": "스테이지팀"}, "k-department")
+    department_path = department["Location"]
+    department_id = department_path.rsplit("/", 1)[1]
+    body = {"event_date": "2024-03-01", "title": "t"}
+    event = post(f"/api/events/{department_id}", body, "k-event")
+    replay = post(f"/api/events/{department_id}", body, "k-event")
+    # Then each Location is the path a caller follows on that domain, stage included
+    assert department_path == f"/v1/api/departments/{department_id}"
+    assert event["Location"].startswith(f"/v1/api/events/{department_id}/")
+    assert replay["Location"] == event["Location"]

@@ -70,6 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     backup = commands.add_parser("backup", help="on-demand backups of the stage's tables")
     backup.add_argument("--stage", required=True, choices=["dev", "prod"])
     backup.add_argument("--list", action="store_true", help="list existing backups instead")
+    commands.add_parser(
+        "recount", help="set each department's event counter to its number of events"
+    )
     export = commands.add_parser(
         "export", help="write departments.json, events.json (migrate's shape) and audit.jsonl"
     )
@@ -97,6 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "policies": _deployment,
         "stream-worker": _stream_worker,
         "serve": _serve,
+        "recount": _recount,
     }
     try:
         return commands[args.command](args)
@@ -174,6 +178,23 @@ def _export(args: argparse.Namespace) -> int:
         f"✅ 내보내기 완료: 부서 {done.departments}개, 일정 {done.events}개, "
         f"감사 기록 {done.audit_entries}개, 알림 {done.notifications}개 → {args.out}"
     )
+    return 0
+
+
+def _recount(args: argparse.Namespace) -> int:
+    from chalicelib.context import get_context
+    from ops.recount import recount
+
+    context = get_context()
+    outcome = recount(context.client, context.settings)
+    print(f"✅ 부서 {outcome.checked}개를 확인했습니다: 일정 수 {outcome.fixed}개를 고쳤습니다.")
+    if outcome.unsettled:
+        print(
+            f"⚠ 일정이 계속 바뀌는 부서 {len(outcome.unsettled)}개는 세지 못했습니다: "
+            f"{', '.join(outcome.unsettled)}. 잠시 후 다시 실행하세요.",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

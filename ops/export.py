@@ -51,8 +51,15 @@ class Exported:
     notifications: int
 
 
-def scan(client: DynamoDBClient, table: str) -> Iterator[dict[str, Any]]:
+def scan(
+    client: DynamoDBClient, table: str, attributes: tuple[str, ...] = ()
+) -> Iterator[dict[str, Any]]:
+    """Every item of the table (only `attributes` of each, if named), read consistently."""
     params: dict[str, Any] = {"TableName": table, "ConsistentRead": True}
+    if attributes:
+        # Placeholders for every name: `name` is a reserved word.
+        params["ProjectionExpression"] = ", ".join(f"#p{i}" for i in range(len(attributes)))
+        params["ExpressionAttributeNames"] = {f"#p{i}": a for i, a in enumerate(attributes)}
     while True:
         response = client.scan(**params)
         for item in response.get("Items", []):

@@ -31,14 +31,19 @@ def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
+def endpoint_env(server: EmbeddedDynamoDB, **extra: str) -> dict[str, str]:
+    """What manage.py needs to use an embedded DynamoDB: its address and any credentials."""
+    return {
+        "AWS_ENDPOINT_URL_DYNAMODB": server.url,
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        **extra,
+    }
+
+
 def test_create_tables_against_a_dynamodb_endpoint_is_idempotent():
     with EmbeddedDynamoDB() as server:
-        env = {
-            "AWS_ENDPOINT_URL_DYNAMODB": server.url,
-            "AWS_ACCESS_KEY_ID": "x",
-            "AWS_SECRET_ACCESS_KEY": "x",
-            "DEPARTMENTS_TABLE": "departments-dev",
-        }
+        env = endpoint_env(server, DEPARTMENTS_TABLE="departments-dev")
         first = manage("create-tables", env=env)
         assert first.returncode == 0, first.stderr
         lines = first.stdout.splitlines()
@@ -62,11 +67,7 @@ def test_migrate_exits_0_then_2_with_rejects_and_1_for_an_unreadable_file(tmp_pa
     broken = tmp_path / "broken.json"
     broken.write_text("[{", "utf-8")
     with EmbeddedDynamoDB() as server:
-        env = {
-            "AWS_ENDPOINT_URL_DYNAMODB": server.url,
-            "AWS_ACCESS_KEY_ID": "x",
-            "AWS_SECRET_ACCESS_KEY": "x",
-        }
+        env = endpoint_env(server)
         ok = manage("migrate", "--departments", str(good), env=env)
         assert ok.returncode == 0, ok.stderr
         assert "✅ 부서 데이터 마이그레이션 완료: 2개 (이미 있음 0개, 거부 0개)" in ok.stdout
@@ -143,13 +144,9 @@ def test_a_bug_is_not_disguised_as_an_operator_error():
 
 def test_stream_worker_runs_the_handlers_against_a_dynamodb_and_stops_on_sigterm():
     with EmbeddedDynamoDB() as server:
-        env = {
-            "AWS_ENDPOINT_URL_DYNAMODB": server.url,
-            "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": server.url,
-            "AWS_ACCESS_KEY_ID": "x",
-            "AWS_SECRET_ACCESS_KEY": "x",
-            "AWS_REGION": "ap-northeast-2",
-        }
+        env = endpoint_env(
+            server, AWS_ENDPOINT_URL_DYNAMODB_STREAMS=server.url, AWS_REGION="ap-northeast-2"
+        )
         assert manage("create-tables", env=env).returncode == 0
         assert (
             manage(

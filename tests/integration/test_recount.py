@@ -4,7 +4,7 @@ from typing import Any
 
 from chalicelib.context import get_context
 from ops.recount import recount
-from tests.integration.test_manage_cli import manage
+from tests.integration.test_manage_cli import endpoint_env, manage
 
 
 def counter(tables: Any, department_id: str) -> str | None:
@@ -112,11 +112,7 @@ def test_the_command_reports_what_it_fixed_in_one_summary_line():
     from ops.embedded_dynamodb import EmbeddedDynamoDB
 
     with EmbeddedDynamoDB() as server:
-        env = {
-            "AWS_ENDPOINT_URL_DYNAMODB": server.url,
-            "AWS_ACCESS_KEY_ID": "x",
-            "AWS_SECRET_ACCESS_KEY": "x",
-        }
+        env = endpoint_env(server)
         assert manage("create-tables", env=env).returncode == 0
         result = manage("recount", env=env)
         assert result.returncode == 0, result.stderr

@@ -1,6 +1,7 @@
 """Shared fixtures: an AWS-free environment, moto-backed tables and the Chalice test client."""
 
 import json
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,17 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     reset_caches()
     yield
     reset_caches()
+
+
+def head_commit() -> str:
+    """The checked-out commit, as the version string names it (12 hex digits)."""
+    return subprocess.run(
+        ["git", "rev-parse", "--short=12", "HEAD"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
 
 
 def reset_caches() -> None:

@@ -1,6 +1,5 @@
 """Health, and what callers get when DynamoDB cannot serve them: a 503, never a 500."""
 
-import subprocess
 import tomllib
 
 import pytest
@@ -8,7 +7,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 
 from chalicelib.context import get_context
 from chalicelib.version import running_version
-from tests.conftest import PROJECT_DIR
+from tests.conftest import PROJECT_DIR, head_commit
 
 
 def throttled(code: str):
@@ -28,16 +27,6 @@ def test_health_is_ok_when_every_table_answers_and_names_the_running_version(api
         version == tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text())["project"]["version"]
     )
     assert revision.removesuffix(".dirty") == head_commit()
-
-
-def head_commit() -> str:
-    return subprocess.run(
-        ["git", "rev-parse", "--short=12", "HEAD"],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
 
 
 def test_health_is_503_when_a_table_is_missing(api, tables):

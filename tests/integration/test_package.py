@@ -16,6 +16,7 @@ from ops.deploy.package import package, table_logical_id
 from ops.deploy.policies import TRACING_ACTIONS
 from ops.deploy.stage import PROJECT_DIR, stage_settings
 from ops.deploy.steps import MAXIMUM_RETRY_ATTEMPTS
+from tests.conftest import head_commit
 
 MAX_SHIPPED_BYTES = 5 * 1024 * 1024
 
@@ -133,15 +134,8 @@ def test_the_zip_names_the_version_it_was_built_from(built):
     pyproject = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text("utf-8"))
     assert build["version"] == pyproject["project"]["version"]
     if shutil.which("git"):
-        head = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"],
-            cwd=PROJECT_DIR,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
         # ".dirty" after it when the tree had uncommitted changes
-        assert build["revision"].removesuffix(".dirty") == head
+        assert build["revision"].removesuffix(".dirty") == head_commit()
     # written for the packaging only: a later plain `chalice deploy` cannot ship it stale
     assert not (PROJECT_DIR / "chalicelib" / "build_info.json").exists()
 

@@ -5,7 +5,7 @@ Only the repositories use this module; nothing above them sees boto3 types.
 
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -33,6 +33,7 @@ __all__ = [
     "batch_write",
     "cancellation_codes",
     "error_code",
+    "failed_conditions",
     "from_item",
     "is_throttling",
     "make_client",
@@ -61,9 +62,12 @@ _THROTTLED = frozenset(
 )
 _UNAVAILABLE = frozenset({"InternalServerError", "ServiceUnavailable", "ResourceInUseException"})
 # Why DynamoDB cancels a transaction, per item: the reasons callers can explain (a condition,
-# another transaction), and those that say an item was throttled.
-_CANCELLED_BY_WRITES = frozenset({"None", "ConditionalCheckFailed", "TransactionConflict"})
+# another transaction), those that say an item was throttled, and those that say the request
+# itself is wrong (a bug here: raised as it came, so it shows as one).
+_CONDITION_FAILED = "ConditionalCheckFailed"
+_CANCELLED_BY_WRITES = frozenset({"None", _CONDITION_FAILED, "TransactionConflict"})
 _THROTTLED_ITEM = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded"})
+_INVALID_ITEM = frozenset({"ValidationError", "ItemCollectionSizeLimitExceeded"})
 
 
 def make_client(settings: Settings) -> DynamoDBClient:
@@ -130,13 +134,16 @@ def _plain(value: Mapping[str, Any]) -> Any:
 
 
 def transact_write(client: DynamoDBClient, items: list[dict[str, Any]]) -> list[str] | None:
-    """Run a write transaction. None when it committed, else each item's cancellation code.
+    """Run a write transaction. None when it committed, else each item's cancellation code,
+    in the order of `items`, with at least one ConditionalCheckFailed among them: callers ask
+    `failed_conditions` which of their items was refused and explain that.
 
     Transactions that touch the same item at the same moment cancel each other with
-    TransactionConflict; those are retried here with jittered backoff, so callers only ever see
-    the reasons that mean something to them (a failed condition). An item DynamoDB throttled
-    (ThrottlingError, ProvisionedThroughputExceeded) is StorageUnavailable, like a throttled
-    request; any other reason (ValidationError, …) is raised as it came.
+    TransactionConflict; those are retried here with jittered backoff. A cancellation that no
+    condition explains is DynamoDB's, not the caller's: an item throttled (ThrottlingError,
+    ProvisionedThroughputExceeded), conflicts that went on, or reasons that name no item or
+    none DynamoDB documents are StorageUnavailable. A malformed item (ValidationError, …) is
+    raised as it came.
     """
     for attempt in range(_CONFLICT_ATTEMPTS):
         try:
@@ -150,16 +157,29 @@ def transact_write(client: DynamoDBClient, items: list[dict[str, Any]]) -> list[
                 raise StorageUnavailable(
                     "The database is busy; try again shortly.", retry_after_seconds=2
                 ) from error
-            if not _CANCELLED_BY_WRITES.issuperset(codes):
+            if _INVALID_ITEM.intersection(codes):
                 raise
-            if "TransactionConflict" not in codes or attempt == _CONFLICT_ATTEMPTS - 1:
-                if "TransactionConflict" in codes and "ConditionalCheckFailed" not in codes:
-                    raise StorageUnavailable(
-                        "Too many simultaneous changes to the same item; try again."
-                    ) from error
-                return codes
-            time.sleep(random.uniform(0, 0.02 * 2**attempt))
+            if not _explains_each_item(codes, len(items)):
+                raise StorageUnavailable(
+                    "The database cancelled the change without saying why; try again shortly."
+                ) from error
+            if "TransactionConflict" in codes and attempt < _CONFLICT_ATTEMPTS - 1:
+                time.sleep(random.uniform(0, 0.02 * 2**attempt))
+                continue
+            if _CONDITION_FAILED not in codes:
+                raise StorageUnavailable(
+                    "Too many simultaneous changes to the same item; try again."
+                ) from error
+            return codes
     raise AssertionError("unreachable")
+
+
+def _explains_each_item(codes: Sequence[str], item_count: int) -> bool:
+    """One reason per item, each one a caller can act on. Reasons that do not line up with
+    the items (none at all, as some emulators answer) or that no DynamoDB documents (an
+    emulator failing inside) say nothing about a condition; read as a failed one, they would
+    tell the client, say, that its department does not exist."""
+    return len(codes) == item_count and _CANCELLED_BY_WRITES.issuperset(codes)
 
 
 BATCH_WRITE_LIMIT = 25
@@ -205,9 +225,17 @@ def cancellation_codes(error: ClientError) -> list[str]:
     return [str(reason.get("Code", "None")) for reason in reasons]
 
 
+def failed_conditions(codes: Sequence[str]) -> frozenset[int]:
+    """Which items of a cancelled transaction were refused by their own condition, by their
+    position in the transaction: the one question a caller needs answered to explain it."""
+    return frozenset(i for i, code in enumerate(codes) if code == _CONDITION_FAILED)
+
+
 @contextmanager
 def storage_errors() -> Iterator[None]:
-    """Turn DynamoDB being unavailable into StorageUnavailable (503). Other errors pass through."""
+    """Turn DynamoDB being unavailable into StorageUnavailable (503): throttled, a table
+    missing, unreachable, or answering with a 5xx under any error code. Other errors (a
+    failed condition the caller did not catch, a malformed request) pass through."""
     try:
         yield
     except ClientError as error:
@@ -220,10 +248,18 @@ def storage_errors() -> Iterator[None]:
             raise StorageUnavailable(
                 "A table is missing: run `python manage.py create-tables`.", retry_after_seconds=30
             ) from error
-        if code in _UNAVAILABLE:
+        if code in _UNAVAILABLE or _is_server_error(error):
             raise StorageUnavailable("The database is unavailable; try again shortly.") from error
         raise
     except BotoCoreError as error:
         # Connection failures, timeouts, missing credentials: DynamoDB could not answer. A write
         # may or may not have happened, so the caller is told to retry rather than given a 500.
         raise StorageUnavailable("The database cannot be reached; try again shortly.") from error
+
+
+def _is_server_error(error: ClientError) -> bool:
+    """The endpoint answered 5xx: its own failure, whatever code it gave (InternalServerError,
+    or one no DynamoDB documents, as an emulator or a proxy in front of it may send). botocore
+    has already retried it; the client should too, later, rather than see a 500 of ours."""
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    return int(status) >= 500

@@ -215,6 +215,10 @@ _CREATE = ("Idempotency-Key", "X-Actor")
 _CREATED_HEADERS = ("Location", "ETag", "Idempotent-Replayed")
 _BODY_ERRORS = (400, 413, 415)
 _KEY_EXPIRED = "`concurrent_modification`: try again, the key is free now"
+_ID_TAKEN = (
+    "another write took the new item's id at the same moment "
+    "(`concurrent_modification`: try again, a retry gets a new id)"
+)
 _NEW_DEPARTMENT = {"department_id": "$response.body#/id"}
 _NEW_EVENT = {"department_id": "$response.body#/department_id", "event_id": "$response.body#/id"}
 
@@ -239,7 +243,7 @@ OPERATIONS: Mapping[str, Operation] = {
         reasons={
             409: "Another department has this name, compared trimmed, NFC-normalised and "
             "case-folded (`department_name_taken`, `fields`: name); or the Idempotency-Key's "
-            f"answer expired while this retry ran ({_KEY_EXPIRED})."
+            f"answer expired while this retry ran ({_KEY_EXPIRED}); or {_ID_TAKEN}."
         },
         links={
             "get_department": _NEW_DEPARTMENT,
@@ -302,7 +306,8 @@ OPERATIONS: Mapping[str, Operation] = {
         answer_headers=_CREATED_HEADERS,
         errors=(*_BODY_ERRORS, 404, 409, 422, 503),
         reasons={
-            409: f"The Idempotency-Key's answer expired while this retry ran ({_KEY_EXPIRED})."
+            409: f"The Idempotency-Key's answer expired while this retry ran ({_KEY_EXPIRED}); "
+            f"or {_ID_TAKEN}."
         },
         links={
             "get_event": _NEW_EVENT,

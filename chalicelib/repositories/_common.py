@@ -7,8 +7,6 @@ from typing import Any
 
 from chalicelib.dynamo import TypedItem, from_item, to_value
 
-CCF = "ConditionalCheckFailed"
-
 Clock = Callable[[], str]
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from chalicelib.dynamo import (
     DynamoDBClient,
+    failed_conditions,
     from_item,
     storage_errors,
     to_item,
@@ -28,7 +29,6 @@ from chalicelib.errors import (
 from chalicelib.models import Department, DepartmentCreate, DepartmentUpdate, department_name_key
 from chalicelib.pagination import decode_token, encode_token
 from chalicelib.repositories._common import (
-    CCF,
     EXISTS,
     Clock,
     deletion_stamp,
@@ -52,6 +52,11 @@ _CASCADE_ATTEMPTS = 25
 # A transaction holds at most 25 items on every DynamoDB implementation we run against
 # (AWS allows 100): one for the department counter, the rest events.
 _CASCADE_CHUNK = 24
+# Where the items that callers explain stand in each transaction; an old name's release, when
+# there is one, comes after them.
+_CREATE_NAME = 0
+_RENAME_DEPARTMENT, _RENAME_NEW_NAME = 0, 1
+_DELETE_DEPARTMENT = 0
 
 
 class DepartmentRepository:
@@ -101,7 +106,7 @@ class DepartmentRepository:
             request,
         )
         if isinstance(outcome, list):
-            raise DepartmentNameTaken(department.name)
+            raise _why_create_refused(failed_conditions(outcome), department)
         return outcome
 
     def get(self, department_id: str) -> Department:
@@ -144,6 +149,7 @@ class DepartmentRepository:
         if "name" not in changes:
             guard = version_guard(expected_version)
             return self._set(department_id, changes, actor, guard, expected_version)
+        claimed_by_another: str | None = None
         for _ in range(_OPTIMISTIC_ATTEMPTS):
             current = self._read(department_id)
             _check_version(department_id, current, expected_version)
@@ -153,28 +159,25 @@ class DepartmentRepository:
                 return self._set(department_id, changes, actor, guard, expected_version)
             now = self._clock()
             update = update_request(changes, now=now, actor=actor, guard=guard)
+            items = [
+                {"Update": {"TableName": self._table, "Key": _key(department_id), **update}},
+                self._claim_name(new_name, department_id),
+            ]
+            if old_name != claimed_by_another:
+                items.append(self._release_name(old_name, department_id))
             with storage_errors():
-                codes = transact_write(
-                    self._client,
-                    [
-                        {
-                            "Update": {
-                                "TableName": self._table,
-                                "Key": _key(department_id),
-                                **update,
-                            }
-                        },
-                        self._release_name(old_name, department_id),
-                        self._claim_name(new_name, department_id),
-                    ],
-                )
+                codes = transact_write(self._client, items)
             if codes is None:
                 renamed = {**current, **changes, "updated_at": now}
                 renamed["version"] = current.get("version", 0) + 1
                 return Department.model_validate(renamed)
-            if codes[2] == CCF:
+            failed = failed_conditions(codes)
+            if _RENAME_DEPARTMENT in failed:
+                continue  # someone else changed or deleted it in between: read it again
+            if _RENAME_NEW_NAME in failed:
                 raise DepartmentNameTaken(new_name)
-            # Someone else changed or deleted the department in between: read it again.
+            # Only the old name's release was refused: see _release_name.
+            claimed_by_another = old_name
         raise ConcurrentModification(f"Department '{department_id}'")
 
     def delete(
@@ -188,6 +191,7 @@ class DepartmentRepository:
         failed_attempts = 0
         # A cascade may wait on the index a few times; each such wait counts as an attempt.
         attempts = _CASCADE_ATTEMPTS if cascade else _OPTIMISTIC_ATTEMPTS
+        claimed_by_another: str | None = None
         while failed_attempts < attempts:
             current = self._read(department_id)
             # Checked on every read: the writes below are guarded by the version read here, so
@@ -200,16 +204,17 @@ class DepartmentRepository:
                     continue
             elif self._stamp(department_id, current, actor):
                 delete = {"TableName": self._table, "Key": _key(department_id)}
+                items = [{"Delete": {**delete, **_unchanged_and_empty(current)}}]
+                if current["name"] != claimed_by_another:
+                    items.append(self._release_name(current["name"], department_id))
                 with storage_errors():
-                    codes = transact_write(
-                        self._client,
-                        [
-                            {"Delete": {**delete, **_unchanged_and_empty(current)}},
-                            self._release_name(current["name"], department_id),
-                        ],
-                    )
+                    codes = transact_write(self._client, items)
                 if codes is None:
                     return
+                if _DELETE_DEPARTMENT not in failed_conditions(codes):
+                    # Only the name's release was refused: see _release_name.
+                    claimed_by_another = current["name"]
+                # Otherwise it changed or gained events since it was read: read it again.
             failed_attempts += 1
         raise ConcurrentModification(f"Department '{department_id}'")
 
@@ -268,8 +273,9 @@ class DepartmentRepository:
                     "ExpressionAttributeValues": {":minus": to_value(-len(ids))},
                 }
             }
-            # Cancelled: another writer removed one of these events first; the caller reads
-            # the counter again and carries on with what is left.
+            # Cancelled, whichever item was refused, the caller reads the department again:
+            # gone (the counter's condition), a 404; or another writer removed one of these
+            # events first, and it carries on with what is left.
             return transact_write(self._client, [counter, *deletes]) is None
 
     def _stamp_events(self, department_id: str, ids: list[str], actor: str) -> list[str]:
@@ -291,7 +297,8 @@ class DepartmentRepository:
             )
             if codes is None:
                 return ids
-            ids = [event_id for event_id, code in zip(ids, codes, strict=True) if code != CCF]
+            gone = failed_conditions(codes)
+            ids = [event_id for position, event_id in enumerate(ids) if position not in gone]
         return []
 
     def _read(self, department_id: str) -> dict[str, Any]:
@@ -342,7 +349,9 @@ class DepartmentRepository:
 
     def _release_name(self, name: str, department_id: str) -> dict[str, Any]:
         # Only our own claim is released. A department written by another tool may have no claim;
-        # that is not an error either.
+        # that is not an error either. Nor is a claim another department holds (two departments
+        # written by another tool under one name): its condition fails, and the rename or
+        # delete runs again without it, leaving that claim to its owner.
         return {
             "Delete": {
                 "TableName": self._names,
@@ -351,6 +360,15 @@ class DepartmentRepository:
                 "ExpressionAttributeValues": {":owner": {"S": department_id}},
             }
         }
+
+
+def _why_create_refused(failed: frozenset[int], department: Department) -> Exception:
+    """A create refused by a condition: its name is taken (409 on `name`), or another writer
+    took the new department's id in the same moment (409: a retry gets a new id)."""
+    if _CREATE_NAME in failed:
+        return DepartmentNameTaken(department.name)
+    # The other item is the department itself, put under attribute_not_exists(id).
+    return ConcurrentModification(f"Department '{department.id}'")
 
 
 def _check_version(department_id: str, current: dict[str, Any], expected: int | None) -> None:

@@ -2,8 +2,16 @@
 
 from typing import Any
 
-from chalicelib.dynamo import DynamoDBClient, from_item, storage_errors, to_item, transact_write
+from chalicelib.dynamo import (
+    DynamoDBClient,
+    failed_conditions,
+    from_item,
+    storage_errors,
+    to_item,
+    transact_write,
+)
 from chalicelib.errors import (
+    ConcurrentModification,
     DepartmentNotFound,
     EventNotFound,
     InvalidPageToken,
@@ -12,7 +20,6 @@ from chalicelib.errors import (
 from chalicelib.models import Event, EventCreate, EventUpdate, is_calendar_date
 from chalicelib.pagination import decode_token, encode_token
 from chalicelib.repositories._common import (
-    CCF,
     Clock,
     condition,
     deletion_stamp,
@@ -29,6 +36,9 @@ from chalicelib.tables import EVENT_DATE_INDEX
 
 # The start key of a page on the index: the index key plus the table key.
 _PAGE_KEY = ("department_id", "event_date", "id")
+# Where the create's department counter and the delete's event stand in their transactions.
+_CREATE_COUNTER = 0
+_DELETE_EVENT = 0
 
 
 class EventRepository:
@@ -75,7 +85,7 @@ class EventRepository:
             request,
         )
         if isinstance(outcome, list):
-            raise DepartmentNotFound(department_id)
+            raise _why_create_refused(failed_conditions(outcome), event)
         return outcome
 
     def get(self, department_id: str, event_id: str) -> Event:
@@ -181,11 +191,15 @@ class EventRepository:
             )
             if codes is None:
                 return
-            if codes[0] == CCF:  # deleted or changed by someone else since the stamp
+            if _DELETE_EVENT in failed_conditions(codes):
+                # Deleted or changed by someone else since the stamp.
                 raise self._why_refused(department_id, event_id)
-            # The event exists but its department does not (written by another tool): there is
-            # no counter to move, so the event goes on its own.
-            self._client.delete_item(**delete)
+            # Only the counter was refused: the event exists but its department does not
+            # (written by another tool). There is no counter to move; the event goes alone.
+            try:
+                self._client.delete_item(**delete)
+            except self._client.exceptions.ConditionalCheckFailedException:
+                raise self._why_refused(department_id, event_id) from None
 
     def _why_refused(self, department_id: str, event_id: str) -> Exception:
         """A conditional write failed: the event is gone (404), or it is not the version the
@@ -207,6 +221,16 @@ class EventRepository:
                 **condition("attribute_exists(id)", values={":delta": delta}),
             }
         }
+
+
+def _why_create_refused(failed: frozenset[int], event: Event) -> Exception:
+    """A create refused by a condition: the department is missing (404; it counts first, as
+    an event can never exist without it), or another writer took the new event's id in the
+    same moment (409: a retry gets a new id)."""
+    if _CREATE_COUNTER in failed:
+        return DepartmentNotFound(event.department_id)
+    # The other item is the event itself, put under attribute_not_exists(id).
+    return ConcurrentModification(f"Event '{event.id}'")
 
 
 def _key(department_id: str, event_id: str) -> dict[str, Any]:

@@ -16,9 +16,15 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from chalicelib.dynamo import DynamoDBClient, storage_errors, to_item, transact_write
+from chalicelib.dynamo import (
+    DynamoDBClient,
+    failed_conditions,
+    storage_errors,
+    to_item,
+    transact_write,
+)
 from chalicelib.errors import ConcurrentModification, IdempotencyKeyReused
-from chalicelib.repositories._common import CCF, condition
+from chalicelib.repositories._common import condition
 
 # How long a key keeps its answer; DynamoDB's Time to Live deletes the record some time later.
 KEY_LIFETIME_SECONDS = 24 * 60 * 60
@@ -72,8 +78,9 @@ class IdempotencyRecords:
         """Run the transaction that creates `created`, recording it under the request's key.
 
         Returns what was created; or, when the key already answered this same request, that
-        answer (`replayed`); or the cancellation codes of `items` for the caller to explain.
-        Raises IdempotencyKeyReused when the key answered a different request."""
+        answer (`replayed`); or the cancellation codes of `items` (with at least one failed
+        condition among them) for the caller to explain. Raises IdempotencyKeyReused when the
+        key answered a different request."""
         if request is not None:
             items = [*items, self._record(request, created)]
         with storage_errors():
@@ -82,14 +89,18 @@ class IdempotencyRecords:
             return Created(created)
         if request is None:
             return codes
-        if CCF in codes:
-            answer = self._answer(request)
-            if answer is not None:
-                return Created(type(created).model_validate_json(answer), replayed=True)
-            if codes[:-1].count(CCF) == 0:
-                # The key's record blocked the write yet has gone since: it expired in between.
-                raise ConcurrentModification("This Idempotency-Key")
-        return codes[:-1]
+        # The record goes last: the caller's items keep their positions.
+        own_codes, record_position = codes[:-1], len(codes) - 1
+        if record_position not in failed_conditions(codes):
+            return own_codes  # the key is free: the caller's own items were refused
+        answer = self._answer(request)
+        if answer is not None:
+            # Replayed even if the caller's items failed too: the key's first answer stands.
+            return Created(type(created).model_validate_json(answer), replayed=True)
+        if not failed_conditions(own_codes):
+            # The key's record blocked the write yet has gone since: it expired in between.
+            raise ConcurrentModification("This Idempotency-Key")
+        return own_codes
 
     def _record(self, request: IdempotentRequest, created: BaseModel) -> dict[str, Any]:
         now = int(self._clock())

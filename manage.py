@@ -17,9 +17,15 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="manage.py", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("create-tables", help="create or adopt the project's tables")
-    serve = commands.add_parser("serve", help="the local stack (embedded DynamoDB + API)")
+    serve = commands.add_parser("serve", help="the local stack (DynamoDB Local on disk + API)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000, help="0 picks a free port")
+    serve.add_argument(
+        "--dynamodb-port",
+        type=int,
+        default=None,
+        help="DynamoDB Local's port (default: DYNAMODB_PORT, else 8001; 0 picks a free one)",
+    )
     serve.add_argument(
         "--stage",
         default="local",
@@ -30,10 +36,10 @@ def _parser() -> argparse.ArgumentParser:
         "--data-dir",
         type=Path,
         default=None,
-        help="where the embedded DynamoDB's data is kept between runs (default: .local/)",
+        help="where DynamoDB Local keeps its database (default: DATA_DIR, else .local/)",
     )
     serve.add_argument(
-        "--fresh", action="store_true", help="start from the sample data, not the saved data"
+        "--fresh", action="store_true", help="empty the database and load the sample data"
     )
     worker = commands.add_parser(
         "stream-worker", help="run the stream handlers against the configured DynamoDB"
@@ -44,8 +50,15 @@ def _parser() -> argparse.ArgumentParser:
         dest="start_at",
         choices=["trim-horizon", "latest"],
         default="trim-horizon",
-        help="where to start reading each shard (default: the oldest record kept, 24 h)",
+        help="where to start a shard that has no checkpoint yet (default: its oldest record)",
     )
+    worker.add_argument(
+        "--lease-seconds",
+        type=float,
+        default=10.0,
+        help="how long a shard stays with a worker that stopped renewing its lease",
+    )
+    worker.add_argument("--owner", help="this worker's name in the leases (default: host:pid)")
     migrate = commands.add_parser(
         "migrate", help="copy the legacy JSON files into DynamoDB (idempotent, verified)"
     )
@@ -88,7 +101,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     load_dotenv(override=False)
     from chalicelib.settings import get_settings
+    from ops import local_endpoint
     from ops.cli_errors import explain
+
+    if args.command in _LOCAL_STACK_TOOLS:
+        url = local_endpoint.reach_running_stack()
+        if url is not None:
+            print(f"→ 실행 중인 로컬 스택의 DynamoDB: {url}", file=sys.stderr)
+    local_endpoint.prepare_for_configured_endpoint()
 
     commands: dict[str, Callable[[argparse.Namespace], int]] = {
         "create-tables": _create_tables,
@@ -112,17 +132,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def _serve(args: argparse.Namespace) -> int:
-    from ops.local_stack import DEFAULT_DATA_DIR, serve
+# Commands that reach the running local stack when no DynamoDB endpoint is configured.
+_LOCAL_STACK_TOOLS = frozenset({"create-tables", "migrate", "export", "recount"})
 
-    serve(args.host, args.port, args.stage, args.data_dir or DEFAULT_DATA_DIR, args.fresh)
+
+def _serve(args: argparse.Namespace) -> int:
+    import os
+
+    from ops.dynamodb_local import DEFAULT_PORT
+    from ops.local_endpoint import data_dir_from_environ
+    from ops.local_stack import serve
+
+    dynamodb_port = args.dynamodb_port
+    if dynamodb_port is None:
+        setting = os.environ.get("DYNAMODB_PORT") or str(DEFAULT_PORT)
+        if not setting.isdigit():
+            print(f"✗ DYNAMODB_PORT는 포트 번호여야 합니다 (지금: {setting!r}).", file=sys.stderr)
+            return 1
+        dynamodb_port = int(setting)
+    data_dir = args.data_dir or data_dir_from_environ()
+    serve(
+        args.host,
+        args.port,
+        stage=args.stage,
+        data_dir=data_dir,
+        fresh=args.fresh,
+        dynamodb_port=dynamodb_port,
+    )
     return 0
 
 
 def _stream_worker(args: argparse.Namespace) -> int:
     from ops.local_stack import stream_worker
 
-    stream_worker(args.stage, args.start_at.upper().replace("-", "_"))
+    start_at = args.start_at.upper().replace("-", "_")
+    stream_worker(args.stage, start_at, args.owner, args.lease_seconds)
     return 0
 
 

@@ -57,7 +57,7 @@ def recorded_batches(batches: int) -> list[list[dict[str, Any]]]:
 
 def read_stream(dynamodb: Any, table: str) -> list[dict[str, Any]]:
     """Every record of the table's stream, shaped as Lambda delivers them."""
-    from ops.stream_poller import read_all
+    from ops.stream_consumer import read_all
 
     streams = boto3.session.Session().client("dynamodbstreams", region_name=REGION)
     return read_all(dynamodb, streams, table, REGION)

@@ -29,6 +29,7 @@ class Settings:
     deliveries_table: str
     failed_records_table: str
     idempotency_table: str
+    stream_checkpoints_table: str
     events_stream_arn: str
     departments_stream_arn: str
     notify_sns_topic_arn: str | None
@@ -60,6 +61,7 @@ class Settings:
             deliveries_table=value("DELIVERIES_TABLE", "events-notification-deliveries"),
             failed_records_table=value("FAILED_RECORDS_TABLE", "events-failed-records"),
             idempotency_table=value("IDEMPOTENCY_TABLE", "events-idempotency"),
+            stream_checkpoints_table=value("STREAM_CHECKPOINTS_TABLE", "events-stream-checkpoints"),
             events_stream_arn=value("EVENTS_STREAM_ARN", placeholder_stream_arn(region, events)),
             departments_stream_arn=value(
                 "DEPARTMENTS_STREAM_ARN", placeholder_stream_arn(region, departments)

@@ -89,7 +89,7 @@ AUDIT_DATE_INDEX = "date-index"
 
 
 def table_definitions(settings: Settings) -> list[TableDefinition]:
-    """All project tables, named for the given settings, in creation order."""
+    """The tables the app needs wherever it runs (the deployment's), in creation order."""
     return [
         TableDefinition(
             role="departments",
@@ -152,3 +152,19 @@ def table_definitions(settings: Settings) -> list[TableDefinition]:
             ttl_attribute="expires_at",
         ),
     ]
+
+
+def stream_checkpoints_table(settings: Settings) -> TableDefinition:
+    """Where a stream consumer outside Lambda (`make run`, `manage.py stream-worker`) keeps,
+    per shard, the last sequence number it processed and who holds the shard's lease. Not part
+    of the deployment: on AWS the event source mapping keeps its own position."""
+    return TableDefinition(
+        role="stream_checkpoints",
+        name=settings.stream_checkpoints_table,
+        partition_key="shard_key",
+    )
+
+
+def local_table_definitions(settings: Settings) -> list[TableDefinition]:
+    """Every table of a stack that consumes its own streams: the app's and the checkpoints."""
+    return [*table_definitions(settings), stream_checkpoints_table(settings)]

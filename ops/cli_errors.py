@@ -11,6 +11,7 @@ from botocore.exceptions import (
 from chalicelib.dynamo import error_code
 from chalicelib.settings import UnsafeConfiguration
 from ops.create_tables import TableMismatch
+from ops.dynamodb_local import DynamoDBLocalError
 from ops.migration.legacy import LegacyFileError
 from ops.migration.store import MigrationError
 
@@ -60,6 +61,8 @@ def explain(error: BaseException, region: str) -> str | None:
         )
     if isinstance(error, LegacyFileError | MigrationError):
         return f"마이그레이션을 멈췄습니다: {error}"
+    if isinstance(error, DynamoDBLocalError):
+        return str(error)
     if isinstance(error, UnsafeConfiguration):
         return f"설정을 고치세요: {error}"
     if isinstance(error, TableMismatch):

@@ -1,16 +1,20 @@
-"""`make run`: the Chalice app on its local server, on an embedded DynamoDB (moto's server).
+"""`make run`: the Chalice app on its local server, on DynamoDB Local kept on disk, with a
+checkpointed stream consumer running the stream handlers.
 
-With AWS_ENDPOINT_URL_DYNAMODB (or AWS_ENDPOINT_URL) set, that DynamoDB is used instead: its
-tables are created if missing and no sample data is written.
+The data lives in DynamoDB Local's database under the data folder (default .local/): every
+acknowledged write is on disk, and the consumer's checkpoints are in the same database, so a
+crash loses nothing and a restart handles every change exactly once in effect. With
+AWS_ENDPOINT_URL_DYNAMODB (or AWS_ENDPOINT_URL) set, that DynamoDB is used instead: its tables
+are created if missing and no sample data is written.
 """
 
+import errno
 import os
 import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
@@ -19,54 +23,25 @@ from chalice.app import Chalice
 
 from chalicelib import context as app_context
 from chalicelib.dynamo import CLIENT_CONFIG
-from chalicelib.tables import table_definitions
+from chalicelib.tables import local_table_definitions, stream_checkpoints_table
+from ops import local_endpoint
 from ops.create_tables import ensure_tables
-from ops.local_data import SNAPSHOT_SECONDS, Snapshots, has_saved_data, load
-from ops.stream_poller import StreamPoller
+from ops.dynamodb_local import DATABASE_FILE, DEFAULT_PORT, DynamoDBLocal, DynamoDBLocalError
+from ops.local_data import has_snapshot, load, set_snapshot_aside
+from ops.shard_leases import ShardLeases
+from ops.stream_consumer import StreamConsumer
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-DATA_DIR = PROJECT_DIR / "data"
-DEFAULT_DATA_DIR = PROJECT_DIR / ".local"
+SAMPLE_DATA_DIR = PROJECT_DIR / "data"
+DEFAULT_DATA_DIR = local_endpoint.DEFAULT_DATA_DIR
+# The local stack is the only consumer of its own database: after a crash it takes its
+# leases back at once instead of waiting for them to expire.
+LOCAL_OWNER = "local-stack"
 _BACKLOG = 128
-_ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL")
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    url: str
-    embedded: bool
-
-
-@contextmanager
-def dynamodb_endpoint() -> Iterator[Endpoint]:
-    """The DynamoDB to use: the configured one, or a fresh embedded server for this process."""
-    configured = next((os.environ[v] for v in _ENDPOINT_VARIABLES if os.environ.get(v)), None)
-    if configured is not None:
-        # Emulators serve DynamoDB Streams on the same port as DynamoDB.
-        os.environ.setdefault("AWS_ENDPOINT_URL_DYNAMODB_STREAMS", configured)
-        yield Endpoint(configured, embedded=False)
-        return
-    from ops.embedded_dynamodb import EmbeddedDynamoDB
-
-    server = EmbeddedDynamoDB()
-    url = server.start()
-    # The embedded server needs no real credentials, and must never be sent real ones.
-    os.environ.update(
-        AWS_ENDPOINT_URL_DYNAMODB=url,
-        AWS_ENDPOINT_URL_DYNAMODB_STREAMS=url,
-        AWS_ACCESS_KEY_ID="local",
-        AWS_SECRET_ACCESS_KEY="local",
-    )
-    os.environ.pop("AWS_SESSION_TOKEN", None)
-    os.environ.pop("AWS_PROFILE", None)
-    try:
-        yield Endpoint(url, embedded=True)
-    finally:
-        server.stop()
 
 
 def quiet_lambda_output() -> None:
-    """Locally the poller prints one line per batch; Powertools' JSON log lines and metric
+    """Locally the consumer prints one line per batch; Powertools' JSON log lines and metric
     blobs would bury it (set POWERTOOLS_LOG_LEVEL / POWERTOOLS_METRICS_DISABLED to see them)."""
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
@@ -82,39 +57,75 @@ def log(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-@contextmanager
-def stream_poller(
-    app: Chalice, context: app_context.Context, start_at: str = "TRIM_HORIZON"
-) -> Iterator[StreamPoller]:
-    """The registered stream handlers, fed from the tables' streams on a background thread;
-    on the way out, whatever is still on the streams is handled first."""
+def stream_consumer(
+    app: Chalice,
+    context: app_context.Context,
+    owner: str,
+    *,
+    start_at: str = "TRIM_HORIZON",
+    lease_seconds: float = 10.0,
+    log: Callable[[str], None] = log,
+) -> StreamConsumer:
+    """The consumer of the app's stream handlers, keeping its checkpoints and leases in the
+    same DynamoDB (the table is created if missing)."""
     settings = context.settings
+    checkpoints = stream_checkpoints_table(settings)
+    ensure_tables(context.client, [checkpoints], report=lambda line: None)
     streams = boto3.session.Session().client(
         "dynamodbstreams", region_name=settings.region, config=CLIENT_CONFIG
     )
-    poller = StreamPoller(
-        app, context.client, streams, region=settings.region, log=log, start_at=start_at
+    leases = ShardLeases(context.client, checkpoints.name, owner, lease_seconds=lease_seconds)
+    return StreamConsumer(
+        app, context.client, streams, leases, region=settings.region, log=log, start_at=start_at
     )
+
+
+@contextmanager
+def running(consumer: StreamConsumer) -> Iterator[None]:
+    """The consumer on a background thread; on the way out it handles what is still on the
+    streams, checkpoints it and lets go of its leases."""
     stop = threading.Event()
-    thread = threading.Thread(target=poller.run, args=(stop,), name="stream-poller", daemon=True)
+    thread = threading.Thread(target=consumer.run, args=(stop,), name="streams", daemon=True)
     thread.start()
     try:
-        yield poller
+        yield
     finally:
         stop.set()
-        thread.join(timeout=10)
-        poller.drain()
+        thread.join(timeout=30)
+
+
+@contextmanager
+def database(data_dir: Path, port: int, fresh: bool) -> Iterator[tuple[str, bool]]:
+    """(endpoint, new): the configured DynamoDB, or DynamoDB Local on `data_dir` for as long as
+    the stack runs. `new` is true for a database started empty (nothing there yet, or FRESH)."""
+    configured = local_endpoint.configured_endpoint()
+    if configured is not None:
+        local_endpoint.prepare_for_configured_endpoint()
+        yield configured, False
+        return
+    if fresh:
+        (data_dir / DATABASE_FILE).unlink(missing_ok=True)
+    new = not (data_dir / DATABASE_FILE).exists()
+    dynamodb = DynamoDBLocal(data_dir, port)
+    url = dynamodb.start()
+    local_endpoint.point_at(url)
+    local_endpoint.prepare_for_configured_endpoint()
+    try:
+        yield url, new
+    finally:
+        dynamodb.stop()
 
 
 def serve(
     host: str,
     port: int,
+    *,
     stage: str = "local",
     data_dir: Path = DEFAULT_DATA_DIR,
     fresh: bool = False,
+    dynamodb_port: int = DEFAULT_PORT,
 ) -> None:
-    """Run until Ctrl-C or SIGTERM. With the embedded DynamoDB, the data is kept in
-    `data_dir` between runs (`fresh` starts again from the sample data)."""
+    """Run until Ctrl-C or SIGTERM."""
     from chalice.cli import create_local_server
     from chalice.cli.factory import CLIFactory
     from chalice.local import ChaliceRequestHandler
@@ -124,66 +135,90 @@ def serve(
     ChaliceRequestHandler.disable_nagle_algorithm = True
     quiet_lambda_output()
     open_to_local_pages()
-    with dynamodb_endpoint() as endpoint:
+    try:
         # Loads app.py the way `chalice local` does, with the stage's environment variables.
         server = create_local_server(CLIFactory(str(PROJECT_DIR)), host, port, stage)
-        # http.server listens with a backlog of 5: a burst of clients would see resets.
-        server.server.socket.listen(_BACKLOG)
+    except OSError as error:
+        if error.errno != errno.EADDRINUSE:
+            raise
+        raise DynamoDBLocalError(
+            f"API 포트 {port}을(를) 이미 쓰고 있습니다: PORT=다른번호 로 다시 실행하세요."
+        ) from None
+    # http.server listens with a backlog of 5: a burst of clients would see resets.
+    server.server.socket.listen(_BACKLOG)
+    bound_host, bound_port = server.server.server_address[:2]
+    api_url = f"http://{bound_host}:{bound_port}/api"
+    embedded = local_endpoint.configured_endpoint() is None
+    with database(data_dir, dynamodb_port, fresh) as (dynamodb_url, new):
         app_context.reset()
         context = app_context.get_context()
-        ensure_tables(context.client, table_definitions(context.settings))
-        restored = endpoint.embedded and not fresh and has_saved_data(data_dir)
-        if restored:
-            departments, events = load(context, data_dir)
-            print(f"✓ 저장된 데이터: 부서 {departments}개, 일정 {events}개 ({data_dir})")
-        elif endpoint.embedded:
-            # The sample data is a saved folder too, in the legacy shape: the same path loads it.
-            departments, events = load(context, DATA_DIR)
-            print(f"✓ 샘플 데이터: 부서 {departments}개, 일정 {events}개 (data/, 마이그레이션으로)")
+        ensure_tables(context.client, local_table_definitions(context.settings))
+        consumer = stream_consumer(server.app_object, context, LOCAL_OWNER)
+        if new:
+            _load_first_data(context, consumer, data_dir)
+        # Positioned before the first request is served: every write from now on is seen.
+        consumer.take_leases()
         _stop_on_sigterm(server.server.shutdown)
-        bound_host, bound_port = server.server.server_address[:2]
-        where = "embedded" if endpoint.embedded else "external"
-        # Restored items were audited in an earlier run: only what happens from now on is new.
-        start_at = "LATEST" if restored else "TRIM_HORIZON"
-        with stream_poller(server.app_object, context, start_at) as poller:
-            snapshots = None
-            if endpoint.embedded:
-                every = float(os.environ.get("LOCAL_SNAPSHOT_SECONDS") or SNAPSHOT_SECONDS)
-                snapshots = Snapshots(context, data_dir, lambda: poller.processed, log, every)
-                snapshots.start()
-            print(f"DynamoDB ({where}): {endpoint.url}")
-            print(f"API: http://{bound_host}:{bound_port}/api  (Ctrl-C to stop)", flush=True)
+        if embedded:
+            local_endpoint.announce(data_dir, dynamodb_url, api_url)
+        where = f"DynamoDB Local, 데이터 {data_dir}" if embedded else "external"
+        with running(consumer):
+            print(f"DynamoDB ({where}): {dynamodb_url}")
+            print(f"API: {api_url}  (Ctrl-C to stop)", flush=True)
             try:
                 server.server.serve_forever()
             except KeyboardInterrupt:
                 pass
             finally:
                 server.server.server_close()
-        if snapshots is not None:
-            snapshots.stop()  # after the poller's last drain, so the audit log is complete
-            print(f"💾 {data_dir}에 저장했습니다 (다음 실행 때 불러옵니다)")
+                if embedded:
+                    local_endpoint.withdraw(data_dir)
     print("stopped", flush=True)
 
 
-def stream_worker(stage: str, start_at: str) -> None:
+def _load_first_data(
+    context: app_context.Context, consumer: StreamConsumer, data_dir: Path
+) -> None:
+    """A new database gets an earlier version's snapshot if the folder has one, else the
+    sample data."""
+    if has_snapshot(data_dir):
+        departments, events = load(context, data_dir)
+        # The snapshot brought its audit log and inboxes: its own stream records are history.
+        consumer.skip_to_end()
+        aside = set_snapshot_aside(data_dir)
+        print(f"✓ 저장된 데이터를 가져왔습니다: 부서 {departments}개, 일정 {events}개 ({aside})")
+        return
+    # The sample data is in the legacy shape: the migration loads it, and the consumer then
+    # audits it like any other change.
+    departments, events = load(context, SAMPLE_DATA_DIR)
+    print(f"✓ 샘플 데이터: 부서 {departments}개, 일정 {events}개 (data/, 마이그레이션으로)")
+
+
+def stream_worker(
+    stage: str, start_at: str, owner: str | None = None, lease_seconds: float = 10.0
+) -> None:
     """Only the stream handlers, against whatever DynamoDB is configured (e.g. AWS), until
-    Ctrl-C or SIGTERM: for hosts that are not Lambda. Processing is idempotent, so starting
-    from TRIM_HORIZON again after a restart repeats work but changes nothing."""
+    Ctrl-C or SIGTERM: for hosts that are not Lambda. Several workers share the shards through
+    their leases; each resumes after the last checkpoint."""
+    import socket
+
     from chalice.cli.factory import CLIFactory
 
+    quiet_lambda_output()
+    local_endpoint.prepare_for_configured_endpoint()
     app = CLIFactory(str(PROJECT_DIR)).create_config_obj(chalice_stage_name=stage).chalice_app
     app_context.reset()
     context = app_context.get_context()
-    settings = context.settings
-    streams = boto3.session.Session().client(
-        "dynamodbstreams", region_name=settings.region, config=CLIENT_CONFIG
+    owner = owner or f"{socket.gethostname()}:{os.getpid()}"
+    consumer = stream_consumer(
+        app, context, owner, start_at=start_at, lease_seconds=lease_seconds, log=print
     )
-    poller = StreamPoller(app, context.client, streams, region=settings.region, start_at=start_at)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
-    print(f"stream worker: {', '.join(s.table for s in poller.sources) or '스트림 없음'}")
+    tables = ", ".join(s.table for s in consumer.sources) or "스트림 없음"
+    print(f"stream worker: {tables} ({owner})", flush=True)
     with suppress(KeyboardInterrupt):
-        poller.run(stop)
+        consumer.run(stop)
     print("stopped", flush=True)
 
 

@@ -14,8 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3
+
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 _LISTENING = re.compile(r"API: (http://\S+)/api")
+_DATABASE = re.compile(r"DynamoDB \(.*\): (http://\S+)")
 
 
 @dataclass
@@ -30,8 +33,8 @@ class Reply:
 
 
 class LocalStack:
-    """`data_dir`: where the stack keeps its data between runs (a fresh temporary folder by
-    default, so tests never read or write the developer's .local/)."""
+    """`data_dir`: where the stack keeps its database (a fresh temporary folder by default, so
+    tests never read or write the developer's .local/). DynamoDB Local gets a free port."""
 
     def __init__(
         self,
@@ -46,7 +49,7 @@ class LocalStack:
             for key, value in os.environ.items()
             if not key.startswith("AWS_ENDPOINT_URL")
         }
-        environment.update(env or {}, PYTHONUNBUFFERED="1")
+        environment.update({"DYNAMODB_PORT": "0", **(env or {})}, PYTHONUNBUFFERED="1")
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -66,8 +69,11 @@ class LocalStack:
         )
         self.startup_lines: list[str] = []
         self.base_url = self._wait_until_listening()
+        self.dynamodb_url = next(
+            m.group(1) for m in map(_DATABASE.search, self.startup_lines) if m is not None
+        )
 
-    def _wait_until_listening(self, timeout: float = 60) -> str:
+    def _wait_until_listening(self, timeout: float = 120) -> str:
         deadline = time.monotonic() + timeout
         assert self.process.stdout is not None
         while time.monotonic() < deadline:
@@ -95,6 +101,21 @@ class LocalStack:
                 return Reply(response.status, dict(response.headers), response.read())
         except urllib.error.HTTPError as error:
             return Reply(error.code, dict(error.headers), error.read())
+
+    def dynamodb(self) -> Any:
+        """A client of the stack's own DynamoDB, to look at what is stored."""
+        return boto3.client(
+            "dynamodb",
+            endpoint_url=self.dynamodb_url,
+            region_name="ap-northeast-2",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to drain, checkpoint or stop DynamoDB Local itself."""
+        self.process.kill()
+        self.process.communicate(timeout=30)
 
     def stop(self) -> tuple[int, str]:
         """SIGTERM, as a process manager would; returns the exit code and what it printed."""

@@ -3,14 +3,18 @@
 Follows the original setup guide's curl walkthrough, then the concurrency promise.
 """
 
+import os
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from ops.embedded_dynamodb import EmbeddedDynamoDB
-from tests.e2e.local_stack import LocalStack
+from ops.dynamodb_local import DynamoDBLocal
+from tests.e2e.local_stack import PROJECT_DIR, LocalStack
 from tests.e2e.walkthrough import guide_walkthrough, simultaneous_creates_of_one_name
 
 pytestmark = pytest.mark.e2e
@@ -88,8 +92,8 @@ def test_sigterm_stops_it_cleanly():
     assert "stopped" in out
 
 
-def test_an_external_dynamodb_gets_tables_but_no_sample_data():
-    with EmbeddedDynamoDB() as external:
+def test_an_external_dynamodb_gets_tables_but_no_sample_data(tmp_path):
+    with DynamoDBLocal(tmp_path, port=0) as external:
         local = LocalStack({"AWS_ENDPOINT_URL_DYNAMODB": external.url})
         try:
             assert f"DynamoDB (external): {external.url}" in local.startup_lines
@@ -157,65 +161,6 @@ def test_changes_reach_history_and_notifications_through_the_stream(stack):
     )
 
 
-def test_the_data_survives_a_restart_and_fresh_starts_over(tmp_path):
-    # Given a stack where a department and an event were created and changed
-    first = LocalStack(data_dir=tmp_path)
-    department = first.request("POST", "/api/departments", {"name": "남는팀"}).json
-    event = first.request(
-        "POST", f"/api/events/{department['id']}", {"event_date": "2024-06-01", "title": "회의"}
-    ).json
-    path = f"/api/events/{department['id']}/{event['id']}"
-    first.request("PATCH", path, {"time": "오전 10:00"}, headers={"X-Actor": "kim"})
-    # When it is stopped with SIGTERM and started again on the same folder
-    code, _ = first.stop()
-    assert code == 0
-    assert (tmp_path / "departments.json").exists()
-    second = LocalStack(data_dir=tmp_path)
-    try:
-        # Then the change is there, its history survived (once, not twice), and the name is
-        # still claimed
-        assert any("저장된 데이터" in line for line in second.startup_lines)
-        assert second.request("GET", path).json["time"] == "오전 10:00"
-        history = second.request("GET", f"{path}/history").json["items"]
-        assert [e["action"] for e in history] == ["MODIFY", "INSERT"]
-        assert second.request("POST", "/api/departments", {"name": "남는팀"}).status == 409
-        inbox = f"/api/departments/{department['id']}/notifications"
-        assert len(second.request("GET", inbox).json["items"]) == 2
-        # and new changes are audited as usual
-        second.request("DELETE", path)
-        assert eventually(lambda: len(second.request("GET", f"{path}/history").json["items"]) == 3)
-    finally:
-        second.stop()
-    # And FRESH starts again from the sample data
-    fresh = LocalStack(data_dir=tmp_path, fresh=True)
-    try:
-        names = [d["name"] for d in fresh.request("GET", "/api/departments").json["items"]]
-        assert sorted(names) == ["개발팀", "마케팅팀"]
-    finally:
-        fresh.stop()
-
-
-def test_a_crash_loses_at_most_what_came_after_the_last_snapshot(tmp_path):
-    # Given a stack that snapshots every second after a change
-    first = LocalStack({"LOCAL_SNAPSHOT_SECONDS": "1"}, data_dir=tmp_path)
-    department = first.request("POST", "/api/departments", {"name": "충돌팀"}).json
-    assert eventually(
-        lambda: (
-            (tmp_path / "departments.json").exists()
-            and "충돌팀" in (tmp_path / "departments.json").read_text("utf-8")
-        )
-    )
-    # When it is killed without a chance to save
-    first.process.kill()
-    first.process.wait(timeout=30)
-    # Then the next start has the change from the snapshot
-    second = LocalStack(data_dir=tmp_path)
-    try:
-        assert second.request("GET", f"/api/departments/{department['id']}").status == 200
-    finally:
-        second.stop()
-
-
 def test_sixteen_clients_patching_with_the_same_if_match_give_one_200(stack):
     # Given an event everyone read at version 1
     department = stack.request("POST", "/api/departments", {"name": "경쟁팀"}).json
@@ -257,3 +202,30 @@ def test_sixteen_simultaneous_retries_with_one_idempotency_key_create_one_event(
     assert {status for status, _ in results} == {201}
     assert len({event_id for _, event_id in results}) == 1
     assert len(stack.request("GET", path).json["items"]) == 1
+
+
+@pytest.mark.parametrize("taken", ["--port", "DYNAMODB_PORT"])
+def test_a_port_already_taken_is_one_line_and_exit_1(taken, tmp_path):
+    # Given something already listening on the port the stack would use
+    with socket.socket() as occupant:
+        occupant.bind(("127.0.0.1", 0))
+        occupant.listen()
+        port = str(occupant.getsockname()[1])
+        api_port, dynamodb_port = (port, "0") if taken == "--port" else ("0", port)
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+        # When the stack is started on it
+        done = subprocess.run(
+            [sys.executable, "manage.py", "serve", "--port", api_port, "--data-dir", str(tmp_path)],
+            cwd=PROJECT_DIR,
+            env={**environment, "DYNAMODB_PORT": dynamodb_port},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    # Then it says so in one line that names the setting to change, and exits 1
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert port in lines[0]
+    assert ("PORT=" if taken == "--port" else "DYNAMODB_PORT=") in lines[0]

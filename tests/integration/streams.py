@@ -7,7 +7,7 @@ from typing import Any
 
 import boto3
 
-from ops.stream_poller import read_all
+from ops.stream_consumer import read_all
 
 REGION = "ap-northeast-2"
 

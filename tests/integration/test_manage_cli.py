@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError, NoCredenti
 
 from ops.cli_errors import explain
 from ops.create_tables import TableMismatch
-from ops.embedded_dynamodb import EmbeddedDynamoDB
+from tests.moto_server import MotoServer
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -31,7 +31,7 @@ def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-def endpoint_env(server: EmbeddedDynamoDB, **extra: str) -> dict[str, str]:
+def endpoint_env(server: MotoServer, **extra: str) -> dict[str, str]:
     """What manage.py needs to use an embedded DynamoDB: its address and any credentials."""
     return {
         "AWS_ENDPOINT_URL_DYNAMODB": server.url,
@@ -42,7 +42,7 @@ def endpoint_env(server: EmbeddedDynamoDB, **extra: str) -> dict[str, str]:
 
 
 def test_create_tables_against_a_dynamodb_endpoint_is_idempotent():
-    with EmbeddedDynamoDB() as server:
+    with MotoServer() as server:
         env = endpoint_env(server, DEPARTMENTS_TABLE="departments-dev")
         first = manage("create-tables", env=env)
         assert first.returncode == 0, first.stderr
@@ -66,7 +66,7 @@ def test_migrate_exits_0_then_2_with_rejects_and_1_for_an_unreadable_file(tmp_pa
     )
     broken = tmp_path / "broken.json"
     broken.write_text("[{", "utf-8")
-    with EmbeddedDynamoDB() as server:
+    with MotoServer() as server:
         env = endpoint_env(server)
         ok = manage("migrate", "--departments", str(good), env=env)
         assert ok.returncode == 0, ok.stderr
@@ -143,7 +143,7 @@ def test_a_bug_is_not_disguised_as_an_operator_error():
 
 
 def test_stream_worker_runs_the_handlers_against_a_dynamodb_and_stops_on_sigterm():
-    with EmbeddedDynamoDB() as server:
+    with MotoServer() as server:
         env = endpoint_env(
             server, AWS_ENDPOINT_URL_DYNAMODB_STREAMS=server.url, AWS_REGION="ap-northeast-2"
         )

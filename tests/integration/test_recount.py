@@ -109,9 +109,9 @@ def test_a_counter_that_moves_while_events_are_counted_is_counted_again(api, tab
 
 
 def test_the_command_reports_what_it_fixed_in_one_summary_line():
-    from ops.embedded_dynamodb import EmbeddedDynamoDB
+    from tests.moto_server import MotoServer
 
-    with EmbeddedDynamoDB() as server:
+    with MotoServer() as server:
         env = endpoint_env(server)
         assert manage("create-tables", env=env).returncode == 0
         result = manage("recount", env=env)

@@ -21,8 +21,8 @@ import pytest
 
 from chalicelib.settings import Settings
 from chalicelib.tables import table_definitions
-from ops.embedded_dynamodb import EmbeddedDynamoDB
 from tests.conftest import PROJECT_DIR, REGION
+from tests.moto_server import MotoServer
 
 # X-Ray trace ids: 1-<8 hex digits of epoch seconds>-<24 hex digits>
 TRACE_IDS = {
@@ -53,7 +53,7 @@ def traced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TracedRun]:
     (out / "trace_ids.json").write_text(json.dumps(TRACE_IDS), encoding="utf-8")
     daemon = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     daemon.bind(("127.0.0.1", 0))
-    with daemon, EmbeddedDynamoDB() as dynamodb:
+    with daemon, MotoServer() as dynamodb:
         client = boto3.client(
             "dynamodb",
             endpoint_url=dynamodb.url,

@@ -24,7 +24,7 @@ def main(out: Path, trace_ids: dict[str, str]) -> None:
 
     import app  # INIT: tracing is decided and botocore patched here, as on Lambda
     from chalicelib.context import get_context
-    from ops.stream_poller import read_all
+    from ops.stream_consumer import read_all
     from tests.lambda_events import api_gateway_event, lambda_context
 
     def invoke(trace: str, handler: Any, event: dict[str, Any], function: str) -> Any:

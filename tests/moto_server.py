@@ -1,4 +1,6 @@
-"""An embedded DynamoDB (with Streams): moto's server on a loopback port, in this process.
+"""moto's server (DynamoDB with Streams) on a loopback port, in this process: for integration
+tests that drive `manage.py` as a subprocess, and for the benchmark's side-by-side rows. A mock,
+never the local stack's database.
 
 moto applies a transaction item by item in Python, so two threads could interleave inside one
 and break the all-or-nothing guarantee DynamoDB gives (two "unique" names could both win). The
@@ -33,7 +35,7 @@ class _OneAtATime:
             return list(self._app(environ, start_response))
 
 
-class EmbeddedDynamoDB:
+class MotoServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         # Its per-request log would drown the API's own; errors still show.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -61,7 +63,7 @@ class EmbeddedDynamoDB:
         self._server.server_close()
         self._thread.join()
 
-    def __enter__(self) -> "EmbeddedDynamoDB":
+    def __enter__(self) -> "MotoServer":
         self.start()
         return self
 

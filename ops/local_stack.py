@@ -103,6 +103,13 @@ def database(data_dir: Path, port: int, fresh: bool) -> Iterator[tuple[str, bool
         local_endpoint.prepare_for_configured_endpoint()
         yield configured, False
         return
+    running = local_endpoint.running_stack(data_dir)
+    if running is not None:
+        # Two DynamoDB Local processes on one database would corrupt it.
+        raise DynamoDBLocalError(
+            f"{data_dir}에서 로컬 스택이 이미 실행 중입니다 (DynamoDB {running}): "
+            "그 스택을 쓰거나 멈추세요."
+        )
     if fresh:
         (data_dir / DATABASE_FILE).unlink(missing_ok=True)
     new = not (data_dir / DATABASE_FILE).exists()

@@ -229,3 +229,29 @@ def test_a_port_already_taken_is_one_line_and_exit_1(taken, tmp_path):
     assert len(lines) == 1, done.stderr
     assert port in lines[0]
     assert ("PORT=" if taken == "--port" else "DYNAMODB_PORT=") in lines[0]
+
+
+def test_a_second_stack_on_the_same_data_is_refused_in_one_line(tmp_path):
+    # Given a stack running on a data folder
+    first = LocalStack(data_dir=tmp_path)
+    try:
+        # When another is started on the same folder
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+        done = subprocess.run(
+            [sys.executable, "manage.py", "serve", "--port", "0", "--data-dir", str(tmp_path)],
+            cwd=PROJECT_DIR,
+            env={**environment, "DYNAMODB_PORT": "0"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        # Then it refuses, naming the running one, and the first goes on serving
+        assert done.returncode == 1
+        assert done.stderr.strip().splitlines() == [
+            f"✗ {tmp_path}에서 로컬 스택이 이미 실행 중입니다 (DynamoDB {first.dynamodb_url}): "
+            "그 스택을 쓰거나 멈추세요."
+        ]
+        assert first.request("GET", "/api/health").status == 200
+    finally:
+        first.stop()

@@ -319,7 +319,9 @@ def test_a_child_shard_waits_until_its_parent_is_read_to_the_end(checkpointed):
     app, batches = recording_app(batch_size=2)
     stream = SplitStream(parent=["가", "나", "다"], child=["라", "마"])
     leases = ShardLeases(checkpointed, get_settings().stream_checkpoints_table, "worker-a")
-    consumer = StreamConsumer(app, checkpointed, stream, leases, region=REGION, log=[].append)
+    log: list[str] = []
+    streams: Any = stream  # stands in for boto3's DynamoDB Streams client
+    consumer = StreamConsumer(app, checkpointed, streams, leases, region=REGION, log=log.append)
     # When the consumer polls
     drain(consumer)
     # Then every parent record is handled before any of the child's, each once

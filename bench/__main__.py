@@ -1,7 +1,7 @@
 """`python -m bench [section ...]`: run the benchmark sections (all by default), print one
 table, and save it to bench/results.md and bench/results.json.
 
-Sections: cold-start, stream, migration, api-cost, throughput, package. The package section
+Sections: cold-start, stream, migration, api-cost, throughput, memory, package. The package section
 runs last and is skipped when BENCH_SKIP_PACKAGE=1. Nothing here asserts anything about timing:
 the numbers are for reading, each next to a baseline measured in the same run.
 """
@@ -17,11 +17,11 @@ from datetime import UTC, datetime
 from bench.harness import isolate_from_aws
 from bench.report import Row, heading, markdown_table, save
 
-SECTIONS = ("cold-start", "stream", "migration", "api-cost", "throughput", "package")
+SECTIONS = ("cold-start", "stream", "migration", "api-cost", "throughput", "memory", "package")
 
 
 def _runners(args: argparse.Namespace) -> dict[str, Callable[[], list[Row]]]:
-    # Imported lazily: each section pulls in what it measures (moto, the app) only when it runs.
+    # Imported lazily: each section pulls in what it measures (the app, moto) only when it runs.
     def cold_start() -> list[Row]:
         from bench import cold_start
 
@@ -31,7 +31,7 @@ def _runners(args: argparse.Namespace) -> dict[str, Callable[[], list[Row]]]:
         from bench import stream_lag, stream_processing
 
         return stream_processing.run(batches=args.stream_batches) + stream_lag.run(
-            writes=args.lag_writes
+            writes=args.lag_writes, rate=args.lag_rate
         )
 
     def migration() -> list[Row]:
@@ -47,7 +47,12 @@ def _runners(args: argparse.Namespace) -> dict[str, Callable[[], list[Row]]]:
     def throughput() -> list[Row]:
         from bench import throughput
 
-        return throughput.run(seconds=args.seconds)
+        return throughput.run(seconds=args.seconds, events=args.page_events, clients=args.clients)
+
+    def memory() -> list[Row]:
+        from bench import memory
+
+        return memory.run(first=args.memory_first, total=args.memory_total)
 
     def package() -> list[Row]:
         from bench import package_size
@@ -60,6 +65,7 @@ def _runners(args: argparse.Namespace) -> dict[str, Callable[[], list[Row]]]:
         "migration": migration,
         "api-cost": api_cost,
         "throughput": throughput,
+        "memory": memory,
         "package": package,
     }
 
@@ -70,8 +76,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cold-runs", type=int, default=15, help="fresh processes per snippet")
     parser.add_argument("--stream-batches", type=int, default=5, help="batches of 100 records")
     parser.add_argument("--lag-writes", type=int, default=1000, help="API writes for the lag")
+    parser.add_argument("--lag-rate", type=float, default=20.0, help="lag writes per second")
     parser.add_argument("--migration-events", type=int, default=10_000)
-    parser.add_argument("--seconds", type=float, default=5.0, help="per throughput run")
+    parser.add_argument(
+        "--seconds", type=float, default=10.0, help="per throughput run (each database)"
+    )
+    parser.add_argument(
+        "--page-events", type=int, default=5000, help="events in the paged department"
+    )
+    parser.add_argument("--clients", type=int, default=8, help="concurrent throughput clients")
+    parser.add_argument(
+        "--memory-first", type=int, default=1000, help="API writes before the first reading"
+    )
+    parser.add_argument(
+        "--memory-total", type=int, default=5000, help="API writes before the second reading"
+    )
     parser.add_argument("--no-save", action="store_true", help="print only")
     args = parser.parse_args(argv)
     unknown = [s for s in args.sections if s not in SECTIONS]

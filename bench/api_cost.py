@@ -4,7 +4,7 @@ client (chalicelib.context) with botocore hooks while the real routes run in-pro
 from dataclasses import dataclass
 from typing import Any
 
-from bench.harness import Call, DynamoDBCalls, InProcessApi, counting, embedded_dynamodb
+from bench.harness import Call, DynamoDBCalls, InProcessApi, counting, fresh_dynamodb
 from bench.report import Row, ratio, verdict
 
 SECTION = "api cost"
@@ -32,7 +32,7 @@ def run() -> list[Row]:
 
     measured: list[Measured] = []
     reported: dict[str, set[float | None]] = {}
-    with embedded_dynamodb():
+    with fresh_dynamodb(tmpfs=True):
         api = InProcessApi()
         department = api.created("/api/departments", {"name": "비용 측정팀"})
         departments = f"/api/departments/{department['id']}"
@@ -89,14 +89,14 @@ def run() -> list[Row]:
     rows.append(
         Row(
             SECTION,
-            "capacity units: what moto reports",
+            "capacity units: what DynamoDB Local reports",
             f"{sum(m.responses_with_capacity for m in measured)} of "
             f"{sum(m.requests for m in measured)} responses carried ConsumedCapacity",
             note=(
-                "every call asked for ReturnConsumedCapacity=TOTAL; moto's answers per call: "
-                f"{_reported(reported)}. These are fixed placeholders, not sized by item or "
-                "index, so CU here are no estimate of what AWS bills (a transactional write "
-                "costs 2 WCU per KB per item, plus index writes)"
+                "every call asked for ReturnConsumedCapacity=TOTAL; DynamoDB Local's answers "
+                f"per call: {_reported(reported)}. They follow item sizes, but are an emulator's "
+                "estimate, not a bill (a transactional write costs 2 WCU per KB per item, plus "
+                "index writes)"
             ),
         )
     )

@@ -1,14 +1,16 @@
-"""What several sections share: an AWS-free environment, a fresh embedded DynamoDB with the
+"""What several sections share: an AWS-free environment, a fresh DynamoDB Local with the
 project's tables, and a counter of the DynamoDB requests a client makes."""
 
 import json
 import os
+import shutil
+import tempfile
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 REGION = "ap-northeast-2"
@@ -59,31 +61,33 @@ def reset_app_caches() -> None:
 
 
 @contextmanager
-def embedded_dynamodb() -> Iterator[str]:
-    """A fresh, empty EmbeddedDynamoDB (moto's server, one request at a time, as `make run`
-    has it) with the project's tables; every client built meanwhile talks to it."""
+def fresh_dynamodb(*, tmpfs: bool = False) -> Iterator[str]:
+    """A new, empty DynamoDB Local (as `make run` runs it, in a temporary folder; on tmpfs when
+    asked, for sections that measure anything but the disk) with the project's tables; every
+    client built meanwhile talks to it."""
     from chalicelib.dynamo import make_client
     from chalicelib.settings import get_settings
     from chalicelib.tables import table_definitions
-    from ops.embedded_dynamodb import EmbeddedDynamoDB
+    from ops.create_tables import ensure_tables
+    from ops.dynamodb_local import DynamoDBLocal
 
-    server = EmbeddedDynamoDB()
-    url = server.start()
-    # moto keeps its state per process, not per server: empty it, as a new process would be.
-    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST")).close()
-    os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = url
-    os.environ["AWS_ENDPOINT_URL_DYNAMODB_STREAMS"] = url
-    reset_app_caches()
+    root = "/dev/shm" if tmpfs and os.access("/dev/shm", os.W_OK) else None
+    folder = Path(tempfile.mkdtemp(prefix="bench-dynamodb-", dir=root))
+    server = DynamoDBLocal(folder, port=0)
     try:
+        url = server.start()
+        os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = url
+        os.environ["AWS_ENDPOINT_URL_DYNAMODB_STREAMS"] = url
+        reset_app_caches()
         client = make_client(get_settings())
-        for definition in table_definitions(get_settings()):
-            client.create_table(**definition.create_table_request())
+        ensure_tables(client, table_definitions(get_settings()), report=lambda line: None)
         yield url
     finally:
         os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
         os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB_STREAMS", None)
         reset_app_caches()
         server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 # Operations whose request accepts ReturnConsumedCapacity.
@@ -169,7 +173,7 @@ def counting(client: Any, *, capacity: bool = False) -> Iterator[DynamoDBCalls]:
         consumed = parsed.get("ConsumedCapacity")
         reported = seen.capacity_by_operation.setdefault(model.name, [])
         if not consumed:
-            reported.append(None)  # moto leaves it out (or empty) for some operations
+            reported.append(None)  # some answers leave it out (or empty)
             return
         entries = consumed if isinstance(consumed, list) else [consumed]
         units = sum(float(entry.get("CapacityUnits", 0)) for entry in entries)

@@ -10,7 +10,7 @@ from unittest import mock
 
 import boto3
 
-from bench.harness import REGION, InProcessApi, counting, embedded_dynamodb
+from bench.harness import REGION, InProcessApi, counting, fresh_dynamodb
 from bench.report import Row, median, ratio, verdict
 
 SECTION = "stream processing"
@@ -40,18 +40,20 @@ def make_event_changes(api: InProcessApi, label: str) -> None:
 
 
 def recorded_batches(batches: int) -> list[list[dict[str, Any]]]:
-    """Batches of 100 records, each recorded on its own fresh embedded DynamoDB: moto copies
-    every table a transaction touches (streams included), so one long recording would slow
-    down quadratically without telling anything about the handler."""
+    """Batches of about 100 records, as the API's changes put them on a fresh DynamoDB Local's
+    stream, one batch of changes after another."""
     from chalicelib.dynamo import make_client
     from chalicelib.settings import get_settings
 
     recorded = []
-    for batch in range(batches):
-        with embedded_dynamodb():
+    with fresh_dynamodb(tmpfs=True):
+        client = make_client(get_settings())
+        seen = 0
+        for batch in range(batches):
             make_event_changes(InProcessApi(), str(batch))
-            client = make_client(get_settings())
-            recorded.append(read_stream(client, get_settings().events_table))
+            records = read_stream(client, get_settings().events_table)
+            recorded.append(records[seen:])
+            seen = len(records)
     return recorded
 
 
@@ -132,7 +134,7 @@ def run(batches: int = 5, rounds: int = 3) -> list[Row]:
 
     chunks = recorded_batches(batches)
     records = [record for chunk in chunks for record in chunk]
-    with embedded_dynamodb():
+    with fresh_dynamodb(tmpfs=True):
         api = InProcessApi()
         client = make_client(get_settings())
         create_naive_tables(client)

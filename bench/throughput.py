@@ -1,26 +1,38 @@
-"""Section 5: requests/second and latency of one events page on the local stack, for 1 and 8
-concurrent clients, next to a path the local server answers without the app (its floor), and
-next to the page's own Query sent straight to the stack's embedded DynamoDB."""
+"""Section 5: how many pages of events the local stack serves, and how fast, to several clients
+at once, on DynamoDB Local (what `make run` runs on) next to the same stack on moto's server
+(what it ran on before), in one run.
 
-import re
+Both are the real local HTTP server (`manage.py serve --port 0`): one on its own DynamoDB
+Local, one pointed at a moto server in this process (AWS_ENDPOINT_URL_DYNAMODB). Each holds one
+department with the same events, loaded straight into the tables before the stack starts.
+"""
+
+import json
+import os
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from urllib.parse import quote
 
-from bench.harness import REGION
 from bench.http_client import HttpClient
-from bench.report import Row, percentile, ratio
-from chalicelib.tables import EVENT_DATE_INDEX
+from bench.report import Row, percentile, ratio, verdict
+from bench.stacks import (
+    Stack,
+    dynamodb_local_with_department,
+    local_stack,
+    moto_with_department,
+    scratch_dir,
+    stack_cpu,
+)
 
 SECTION = "local stack throughput"
-SEEDED_EVENTS = 60
 PAGE = 50
-# Chalice's local gateway answers an unknown route with 403 before any app code or DynamoDB:
-# what the server alone costs per request.
-FLOOR_PATH = "/api/bench-no-such-route"
-_EMBEDDED = re.compile(r"DynamoDB \(embedded\): (http://\S+)")
+TARGET_RATIO = 10.0
+TARGET_P95_MS = 100.0
+# DynamoDB Local's JIT compiles the Query path during the first hundred or so requests.
+WARM_UP_SECONDS = 2.0
 
 # Builds, inside each client thread, the function that sends one request (True: as expected).
 RequestFactory = Callable[[], Callable[[], bool]]
@@ -42,8 +54,8 @@ class Load:
 
     def summary(self) -> str:
         return (
-            f"{self.per_second:.0f} req/s, p50 {self.latency_ms(0.5):.1f} / "
-            f"p95 {self.latency_ms(0.95):.1f} ms"
+            f"{self.per_second:.1f} req/s, p50 {self.latency_ms(0.5):.0f} / "
+            f"p95 {self.latency_ms(0.95):.0f} ms"
         )
 
     def as_data(self) -> dict[str, float]:
@@ -52,12 +64,14 @@ class Load:
             "p50_ms": self.latency_ms(0.5),
             "p95_ms": self.latency_ms(0.95),
             "requests": self.requests,
+            "seconds": self.seconds,
             "unexpected": self.unexpected,
         }
 
 
 def load(new_sender: RequestFactory, clients: int, seconds: float) -> Load:
-    """`clients` threads send requests back to back for `seconds`, all starting together."""
+    """`clients` threads send requests back to back for `seconds`, all starting together.
+    Requests still out at the deadline are waited for and counted, with the time they took."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
     unexpected = [0] * clients
     start = threading.Barrier(clients + 1)
@@ -84,126 +98,104 @@ def load(new_sender: RequestFactory, clients: int, seconds: float) -> Load:
     return Load(len(everything), time.perf_counter() - began, everything, sum(unexpected))
 
 
-def http_get(base_url: str, path: str, expect: int, keep_alive: bool) -> RequestFactory:
-    def new_sender() -> Callable[[], bool]:
-        client = HttpClient(base_url, keep_alive=keep_alive)
-        return lambda: client.request("GET", path)[0] == expect
-
-    return new_sender
-
-
-def direct_query(dynamodb_url: str, department_id: str) -> RequestFactory:
-    """The Query the events page makes (index, key, Limit 51), with nothing in front of it."""
-    import boto3
-    from botocore.config import Config
-
-    client: Any = boto3.session.Session().client(
-        "dynamodb",
-        region_name=REGION,
-        endpoint_url=dynamodb_url,
-        config=Config(max_pool_connections=16),
-    )
-    table = events_table(client)
+def page_walker(base_url: str, department_id: str, events: int) -> RequestFactory:
+    """Each client walks the department's pages with next_token, from the first to the last,
+    then starts again at the first; every answer must be 200 with a full page (the last one
+    may be shorter) and carry a token exactly when more events follow."""
+    pages = -(-events // PAGE)
 
     def new_sender() -> Callable[[], bool]:
+        client = HttpClient(base_url, keep_alive=True)
+        first = f"/api/events/{department_id}?limit={PAGE}"
+        state: dict[str, str | int | None] = {"token": None, "page": 0}
+
         def send() -> bool:
-            response = client.query(
-                TableName=table,
-                IndexName=EVENT_DATE_INDEX,
-                KeyConditionExpression="department_id = :d",
-                ExpressionAttributeValues={":d": {"S": department_id}},
-                Limit=PAGE + 1,
-            )
-            return len(response["Items"]) == PAGE + 1
+            token = state["token"]
+            path = first if token is None else f"{first}&next_token={quote(str(token))}"
+            status, raw = client.request("GET", path)
+            if status != 200:
+                state["token"], state["page"] = None, 0
+                return False
+            body = json.loads(raw)
+            page = int(state["page"] or 0) + 1
+            last = page == pages
+            token = body.get("next_token")
+            expected = events - PAGE * (pages - 1) if last else PAGE
+            ok = len(body["items"]) == expected and (token is None) == last
+            state["token"], state["page"] = (None, 0) if token is None else (token, page)
+            return ok
 
         return send
 
     return new_sender
 
 
-def events_table(client: Any) -> str:
-    """The stack's events table, whatever its stage named it: the one with the date index."""
-    for name in client.list_tables()["TableNames"]:
-        indexes = client.describe_table(TableName=name)["Table"].get("GlobalSecondaryIndexes", [])
-        if any(index["IndexName"] == EVENT_DATE_INDEX for index in indexes):
-            return str(name)
-    raise LookupError(f"no table with the index {EVENT_DATE_INDEX}")
+def measure(
+    stack: Stack, department_id: str, events: int, clients: int, seconds: float
+) -> tuple[Load, dict[str, float]]:
+    """`seconds` of load, after WARM_UP_SECONDS of the same load whose numbers are dropped;
+    and the CPU seconds per request the stack's processes used meanwhile."""
+    walker = page_walker(stack.base_url, department_id, events)
+    load(walker, clients, WARM_UP_SECONDS)
+    before = stack_cpu(stack.pid)
+    measured = load(walker, clients, seconds)
+    after = stack_cpu(stack.pid)
+    per_request = {name: (after[name] - before[name]) / measured.requests for name in after}
+    return measured, per_request
 
 
-def run(seconds: float = 5.0) -> list[Row]:
-    from tests.e2e.local_stack import LocalStack
-
-    stack = LocalStack()
-    rows: list[Row] = []
-    try:
-        seeder = HttpClient(stack.base_url, keep_alive=False)
-        _, department = seeder.json("POST", "/api/departments", {"name": "처리량 측정"})
-        page_path = f"/api/events/{department['id']}?limit={PAGE}"
-        for n in range(SEEDED_EVENTS):
-            body = {"event_date": f"2024-08-{n % 31 + 1:02d}", "title": f"일정 {n}"}
-            seeder.json("POST", f"/api/events/{department['id']}", body)
-        seeder.close()
-        # Let the stream poller finish the seeding's records, so it does not compete below.
-        time.sleep(2)
-        for keep_alive in (True, False):
-            for clients in (1, 8):
-                page = http_get(stack.base_url, page_path, 200, keep_alive)
-                floor = http_get(stack.base_url, FLOOR_PATH, 403, keep_alive)
-                # Page first or floor first, alternately: drift in the machine hits both.
-                if clients == 1:
-                    page_load, floor_load = load(page, clients, seconds), load(floor, 1, seconds)
-                else:
-                    floor_load = load(floor, clients, seconds)
-                    page_load = load(page, clients, seconds)
-                rows.append(_page_row(page_load, floor_load, clients, keep_alive))
-        dynamodb_url = next(
-            (m[1] for line in stack.startup_lines if (m := _EMBEDDED.search(line))), None
-        )
-        if dynamodb_url is not None:
-            for clients in (1, 8):
-                page_load = load(http_get(stack.base_url, page_path, 200, False), clients, seconds)
-                query_load = load(direct_query(dynamodb_url, department["id"]), clients, seconds)
-                rows.append(_query_row(query_load, page_load, clients))
-    finally:
-        stack.stop()
-    return rows
+def run(seconds: float = 10.0, events: int = 5000, clients: int = 8) -> list[Row]:
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    with dynamodb_local_with_department(events) as (data_dir, department_id):
+        timings["DynamoDB Local load"] = time.perf_counter() - clock
+        with local_stack(data_dir, keep_data_dir=True) as stack:
+            local, cpu = measure(stack, department_id, events, clients, seconds)
+    clock = time.perf_counter()
+    with moto_with_department(events) as (moto_url, department_id):
+        timings["moto load"] = time.perf_counter() - clock
+        with local_stack(scratch_dir("bench-moto-stack-"), endpoint=moto_url) as stack:
+            moto, _ = measure(stack, department_id, events, clients, seconds)
+    print(
+        "  loads: " + ", ".join(f"{name} {s:.1f} s" for name, s in timings.items()),
+        file=sys.stderr,
+    )
+    return [_row(local, moto, cpu, events, clients)]
 
 
-def _clients(clients: int) -> str:
-    return f"{clients} client{'s' if clients > 1 else ''}"
-
-
-def _page_row(page: Load, floor: Load, clients: int, keep_alive: bool) -> Row:
-    connection = "keep-alive" if keep_alive else "new connection per request"
+def _row(local: Load, moto: Load, cpu: dict[str, float], events: int, clients: int) -> Row:
+    times = local.per_second / moto.per_second if moto.per_second else float("inf")
+    p95 = local.latency_ms(0.95)
+    missed = [
+        name
+        for name, met in (("req/s", times >= TARGET_RATIO), ("p95", p95 <= TARGET_P95_MS))
+        if not met
+    ]
     return Row(
         SECTION,
-        f"GET events page of {PAGE}, {_clients(clients)}, {connection}",
-        page.summary(),
-        baseline=floor.summary(),
-        versus=ratio(page.per_second, floor.per_second),
+        f"GET events page of {PAGE} ({events:,} events), {clients} clients: DynamoDB Local vs moto",
+        local.summary(),
+        baseline=moto.summary(),
+        versus=ratio(local.per_second, moto.per_second),
+        target=f">= {TARGET_RATIO:.0f}x req/s, p95 <= {TARGET_P95_MS:.0f} ms",
+        verdict=verdict(not missed) + (f" ({', '.join(missed)})" if missed else ""),
         note=(
-            f"{page.seconds:.0f} s each; baseline: an unknown route (the local server alone, "
-            f"no app code); unexpected answers {page.unexpected} + {floor.unexpected}"
+            f"`manage.py serve` over HTTP (keep-alive) for {local.seconds:.0f} s each after "
+            f"{WARM_UP_SECONDS:.0f} s of warm-up; every "
+            f"client walks the department's {-(-events // PAGE)} pages by next_token and starts "
+            f"over; {local.requests} vs {moto.requests} requests, unexpected answers "
+            f"{local.unexpected} vs {moto.unexpected}; CPU per page on DynamoDB Local: stack "
+            f"Python {cpu['python'] * 1000:.1f} ms + DynamoDB Local {cpu['children'] * 1000:.1f} "
+            f"ms ({os.cpu_count()} CPUs); baseline: the same stack on moto's server "
+            "(in the bench process, one request at a time); events loaded with BatchWriteItem "
+            "before each stack started (DynamoDB Local's files on tmpfs)"
         ),
         data={
+            "events": events,
             "clients": clients,
-            "keep_alive": keep_alive,
-            "page": page.as_data(),
-            "floor": floor.as_data(),
+            "page": PAGE,
+            "dynamodb_local": local.as_data(),
+            "moto": moto.as_data(),
+            "dynamodb_local_cpu_s_per_request": cpu,
         },
-    )
-
-
-def _query_row(query: Load, page: Load, clients: int) -> Row:
-    return Row(
-        SECTION,
-        f"its Query alone, straight to the embedded DynamoDB, {_clients(clients)}",
-        query.summary(),
-        baseline=page.summary(),
-        versus=ratio(query.per_second, page.per_second),
-        note=(
-            "baseline: the events page again (new connection per request), measured just "
-            "before; what the page costs above its one Query is the app and the server"
-        ),
-        data={"clients": clients, "query": query.as_data(), "page": page.as_data()},
     )

@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,17 @@ class Reply:
         return json.loads(self.body)
 
 
+def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
+    """Poll `check` until it returns something truthy (the streams are asynchronous), or the
+    time is up; returns its last answer."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(0.1)
+
+
 class LocalStack:
     """`data_dir`: where the stack keeps its database (a fresh temporary folder by default, so
     tests never read or write the developer's .local/). DynamoDB Local gets a free port."""
@@ -43,6 +56,7 @@ class LocalStack:
         *,
         fresh: bool = False,
     ) -> None:
+        self._scratch = data_dir is None  # removed again when the stack stops
         self.data_dir = data_dir or Path(tempfile.mkdtemp(prefix="local-stack-"))
         environment = {
             key: value
@@ -68,7 +82,11 @@ class LocalStack:
             text=True,
         )
         self.startup_lines: list[str] = []
-        self.base_url = self._wait_until_listening()
+        try:
+            self.base_url = self._wait_until_listening()
+        except BaseException:
+            self._end(self.process.kill)
+            raise
         self.dynamodb_url = next(
             m.group(1) for m in map(_DATABASE.search, self.startup_lines) if m is not None
         )
@@ -114,11 +132,24 @@ class LocalStack:
 
     def kill(self) -> None:
         """SIGKILL: no chance to drain, checkpoint or stop DynamoDB Local itself."""
-        self.process.kill()
-        self.process.communicate(timeout=30)
+        self._end(self.process.kill)
 
     def stop(self) -> tuple[int, str]:
         """SIGTERM, as a process manager would; returns the exit code and what it printed."""
-        self.process.send_signal(signal.SIGTERM)
-        out, _ = self.process.communicate(timeout=30)
+        out = self._end(lambda: self.process.send_signal(signal.SIGTERM))
         return self.process.returncode, out
+
+    def _end(self, signal_it: Callable[[], None]) -> str:
+        """Signal the stack and wait for it (killing it if it will not stop); a scratch data
+        folder goes with it."""
+        try:
+            signal_it()
+            out, _ = self.process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.communicate()
+            raise
+        finally:
+            if self._scratch:
+                shutil.rmtree(self.data_dir, ignore_errors=True)
+        return out

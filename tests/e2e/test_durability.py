@@ -7,29 +7,18 @@ import threading
 import time
 import unicodedata
 from collections import Counter
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.local_stack import LocalStack
+from tests.e2e.local_stack import LocalStack, eventually
 
 pytestmark = pytest.mark.e2e
 
 CLIENTS = 4
 CREATES_PER_CLIENT = 60
-
-
-def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    """Poll `check` until it returns something truthy (the streams are asynchronous)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.2)
 
 
 def all_pages(stack: LocalStack, path: str) -> list[dict[str, Any]]:

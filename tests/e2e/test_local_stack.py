@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from ops.dynamodb_local import DynamoDBLocal
-from tests.e2e.local_stack import PROJECT_DIR, LocalStack
+from tests.e2e.local_stack import PROJECT_DIR, LocalStack, eventually
 from tests.e2e.walkthrough import guide_walkthrough, simultaneous_creates_of_one_name
 
 pytestmark = pytest.mark.e2e
@@ -104,16 +104,6 @@ def test_an_external_dynamodb_gets_tables_but_no_sample_data(tmp_path):
             }
         finally:
             local.stop()
-
-
-def eventually(check, timeout: float = 15.0):
-    """Poll `check` until it returns something truthy (the stream is asynchronous)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.1)
 
 
 def test_changes_reach_history_and_notifications_through_the_stream(stack):

@@ -8,7 +8,6 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import boto3
 import pytest
@@ -18,6 +17,7 @@ from chalicelib.tables import table_definitions
 from ops.create_tables import ensure_tables
 from ops.dynamodb_local import DynamoDBLocal
 from tests.conftest import Api, local_client, reset_caches
+from tests.e2e.local_stack import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -72,15 +72,6 @@ class Worker:
         if self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=30)
-
-
-def eventually(check: Any, timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.2)
 
 
 @pytest.fixture

@@ -26,7 +26,13 @@ from chalicelib.dynamo import CLIENT_CONFIG
 from chalicelib.tables import local_table_definitions, stream_checkpoints_table
 from ops import local_endpoint
 from ops.create_tables import ensure_tables
-from ops.dynamodb_local import DATABASE_FILE, DEFAULT_PORT, DynamoDBLocal, DynamoDBLocalError
+from ops.dynamodb_local import (
+    DATABASE_FILE,
+    DEFAULT_PORT,
+    DynamoDBLocal,
+    DynamoDBLocalError,
+    hold_answers_until_committed,
+)
 from ops.local_data import has_snapshot, load, set_snapshot_aside
 from ops.shard_leases import ShardLeases
 from ops.stream_consumer import StreamConsumer
@@ -159,6 +165,8 @@ def serve(
     with database(data_dir, dynamodb_port, fresh) as (dynamodb_url, new):
         app_context.reset()
         context = app_context.get_context()
+        if embedded:
+            hold_answers_until_committed(context.client)
         ensure_tables(context.client, local_table_definitions(context.settings))
         consumer = stream_consumer(server.app_object, context, LOCAL_OWNER)
         if new:

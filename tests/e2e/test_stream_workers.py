@@ -108,6 +108,9 @@ def test_two_workers_share_the_streams_and_one_carries_on_when_the_other_is_kill
             created = [api.event(department["id"], title=f"일정 {n}")["id"] for n in range(30)]
             # Then each is audited once, and the two workers together handled each record once
             assert eventually(lambda: sorted(audited_events(database)) == sorted(created), 60)
+            # (a worker logs a batch after writing its effects and its checkpoint)
+            assert eventually(lambda: sum(w.handled("events") for w in workers) == 30, 10)
+            time.sleep(1)
             assert sum(w.handled("events") for w in workers) == 30
             # When the worker holding the events shard is killed
             (holder,) = [w for w in workers if w.handled("events")]

@@ -115,6 +115,8 @@ class DynamoDBLocal:
             "-jar",
             str(jar),
             "-sharedDb",
+            # It would otherwise try to report usage to AWS from the developer's machine.
+            "-disableTelemetry",
             "-dbPath",
             str(self.data_dir),
             "-port",

@@ -74,6 +74,7 @@ def dynamodb_local() -> Iterator[str]:
         "-jar",
         str(jar),
         "-inMemory",
+        "-disableTelemetry",
         "-delayTransientStatuses",
         "-port",
         str(port),

@@ -73,10 +73,9 @@ def stream_consumer(
     log: Callable[[str], None] = log,
 ) -> StreamConsumer:
     """The consumer of the app's stream handlers, keeping its checkpoints and leases in the
-    same DynamoDB (the table is created if missing)."""
+    same DynamoDB."""
     settings = context.settings
     checkpoints = stream_checkpoints_table(settings)
-    ensure_tables(context.client, [checkpoints], report=lambda line: None)
     streams = boto3.session.Session().client(
         "dynamodbstreams", region_name=settings.region, config=CLIENT_CONFIG
     )
@@ -109,11 +108,11 @@ def database(data_dir: Path, port: int, fresh: bool) -> Iterator[tuple[str, bool
         local_endpoint.prepare_for_configured_endpoint()
         yield configured, False
         return
-    running = local_endpoint.running_stack(data_dir)
-    if running is not None:
+    other = local_endpoint.running_stack(data_dir)
+    if other is not None:
         # Two DynamoDB Local processes on one database would corrupt it.
         raise DynamoDBLocalError(
-            f"{data_dir}에서 로컬 스택이 이미 실행 중입니다 (DynamoDB {running}): "
+            f"{data_dir}에서 로컬 스택이 이미 실행 중입니다 (DynamoDB {other}): "
             "그 스택을 쓰거나 멈추세요."
         )
     if fresh:
@@ -225,6 +224,7 @@ def stream_worker(
     app_context.reset()
     context = app_context.get_context()
     owner = owner or f"{socket.gethostname()}:{os.getpid()}"
+    ensure_tables(context.client, [stream_checkpoints_table(context.settings)], report=print)
     consumer = stream_consumer(
         app, context, owner, start_at=start_at, lease_seconds=lease_seconds, log=print
     )

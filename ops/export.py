@@ -4,6 +4,11 @@ departments.json and events.json are in the shape `migrate` reads, with every fi
 timestamps, versions, actors), so export → migrate into empty tables gives back the same
 items. audit.jsonl and notifications.jsonl hold the audit log and the inboxes, one item per
 line. Consistent reads, page by page.
+
+Text is written as it is (UTF-8, Korean readable), except for the characters some readers
+take for line breaks — U+2028, U+2029 and U+0085, on which Python's str.splitlines() splits:
+they are written as JSON escapes, so a line of a .jsonl file is always one whole item, however
+it is read. read_json_lines() reads those files back, split on "\n" only.
 """
 
 import json
@@ -41,6 +46,31 @@ EVENT_FIELDS = (
     "created_by",
     "updated_by",
 )
+
+
+# Characters str.splitlines() (and so many JSON lines readers) splits on that json.dumps
+# leaves as they are with ensure_ascii=False (it escapes \n, \r and every other control
+# character below U+0020 itself). Inside JSON text they can only stand in strings, where the
+# escape means the very same character.
+_ESCAPE_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def json_line(
+    value: Any, *, sort_keys: bool = False, default: Callable[[Any], Any] | None = None
+) -> str:
+    """One JSON value as one line (with its "\n"), Unicode kept as text, nothing in it that
+    any reader could take for a line break."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=sort_keys, default=default)
+    return text.translate(_ESCAPE_LINE_BREAKS) + "\n"
+
+
+def read_json_lines(path: Path) -> Iterator[Any]:
+    """The values of a JSON lines file, split on "\n" only: never str.splitlines(), which
+    also splits on U+2028, U+2029, U+0085, ... inside a line another tool wrote unescaped."""
+    with path.open(encoding="utf-8", newline="\n") as file:
+        for line in file:
+            if line.strip():
+                yield json.loads(line)
 
 
 @dataclass(frozen=True)
@@ -106,7 +136,7 @@ def _write_lines(path: Path, items: Iterator[dict[str, Any]]) -> int:
     count = 0
     with _replacing(path) as file:
         for item in items:
-            file.write(json.dumps(item, ensure_ascii=False, sort_keys=True) + "\n")
+            file.write(json_line(item, sort_keys=True))
             count += 1
     return count
 
@@ -116,8 +146,11 @@ def _pick(item: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _write_json(path: Path, data: Any) -> None:
+    # Escaped here too: the file is still read whole, but editors, grep and JavaScript before
+    # ES2019 treat these characters as line ends.
+    text = json.dumps(data, ensure_ascii=False, indent=1).translate(_ESCAPE_LINE_BREAKS)
     with _replacing(path) as file:
-        json.dump(data, file, ensure_ascii=False, indent=1)
+        file.write(text)
         file.write("\n")
 
 

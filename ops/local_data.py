@@ -6,11 +6,11 @@ names are claimed and counters built; a snapshot's audit.jsonl and notifications
 written back as they were.
 """
 
-import json
 from pathlib import Path
 
 from chalicelib.context import Context
 from chalicelib.dynamo import BATCH_WRITE_LIMIT, batch_write, to_item
+from ops.export import read_json_lines
 from ops.migration.run import migrate
 
 SNAPSHOT_FILES = ("departments.json", "events.json", "audit.jsonl", "notifications.jsonl")
@@ -54,10 +54,7 @@ def set_snapshot_aside(folder: Path) -> Path:
 
 
 def _put_lines(context: Context, table: str, path: Path) -> None:
-    # Split on "\n" only: str.splitlines() would also split inside text holding U+2028,
-    # U+2029 or U+0085, which JSON leaves unescaped.
-    lines = path.read_text("utf-8").split("\n")
-    items = [json.loads(line) for line in lines if line.strip()]
+    items = list(read_json_lines(path))
     for start in range(0, len(items), BATCH_WRITE_LIMIT):
         chunk = [
             {"PutRequest": {"Item": to_item(i)}} for i in items[start : start + BATCH_WRITE_LIMIT]

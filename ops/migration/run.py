@@ -1,7 +1,14 @@
-"""The migration run: read, validate, write what is missing, recount, verify, report."""
+"""The migration run: read, validate, write what is missing, verify, count, report.
 
-import json
+Verification and counting read back only what proves the run's work, not every attribute:
+per department, the keys and stamps (version, updated_at) of its events on the date index,
+which is also the department's event count. Every write sets a new stamp, so a stamp that
+matches is the run's own write; whatever the index does not show (it lags the table for a
+moment on DynamoDB) is confirmed with consistent reads of those keys alone.
+"""
+
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,6 +23,7 @@ from chalicelib.repositories._common import utc_now
 from chalicelib.settings import Settings
 from chalicelib.tables import table_definitions
 from ops.create_tables import ensure_tables
+from ops.export import json_line
 from ops.migration.legacy import department_records, event_records
 from ops.migration.records import (
     DepartmentRow,
@@ -25,7 +33,7 @@ from ops.migration.records import (
     validate_departments,
     validate_events,
 )
-from ops.migration.store import MigrationStore
+from ops.migration.store import EventKey, MigrationStore
 
 ACTOR = "migration"
 # Runs this small print a line per item, as the original guide's script did.
@@ -33,6 +41,9 @@ PER_ITEM_LINES = 20
 _KIND = {"department": "부서", "event": "일정"}
 
 Out = Callable[[str], None]
+
+# What a write changes on every event it writes: read back, they show whose write is there.
+STAMP = ("version", "updated_at")
 
 
 @dataclass
@@ -97,14 +108,22 @@ def migrate(
     written_events = run.events(event_rows, known_departments, _progress_bar(progress))
     _tally_line(outcome, "event", out, dry_run)
     if not dry_run:
-        stored_events = run.verify(written_departments, written_events, department_rows, event_rows)
-        run.recount(stored_events)
+        counts = run.verify(written_departments, written_events, department_rows, event_rows)
+        run.recount(counts)
     _closing(outcome, out, dry_run, rejects_path)
     if rejects_path is not None:
         with rejects_path.open("w", encoding="utf-8") as file:
             for reject in outcome.rejects:
-                file.write(json.dumps(reject.as_json(), ensure_ascii=False, default=str) + "\n")
+                file.write(json_line(reject.as_json(), default=str))
     return outcome
+
+
+@dataclass
+class _Counted:
+    """A department's events as the verification found them."""
+
+    events: int  # all of them, the file's and any others
+    from_files: int  # the files' events among them
 
 
 class _Run:
@@ -126,31 +145,42 @@ class _Run:
         self.overwrite = overwrite
         self.chatty = total <= PER_ITEM_LINES
         self.now = utc_now()
+        # Each department's event counter as this run last read or wrote it (None: none yet):
+        # the counter is set from the count only if it still holds this.
+        self.counters: dict[str, int | None] = {}
 
     def departments(self, rows: list[DepartmentRow]) -> dict[str, dict[str, Any]]:
         """Write new departments (and, with --overwrite, changed ones). Returns what was
         written, by id. Names are claimed like the API claims them."""
         existing = self._existing_departments([row.id for row in rows])
+        self._note_counters(existing)
         owners = self._name_owners(rows) if self.dry_run else {}
-        written: dict[str, dict[str, Any]] = {}
+        jobs: list[tuple[DepartmentRow, dict[str, Any], dict[str, Any] | None]] = []
         for row in rows:
             current = existing.get(row.id)
             if current is not None and not self.overwrite:
                 self.outcome.departments.present += 1
                 self._item_line("•", "department", row.name, "이미 있음")
                 continue
-            item = self._department_item(row, current)
-            if self.dry_run:
-                owner = owners.get(row.name_key)
-                if owner not in (None, row.id):
-                    self._reject_name(row, owner)
-                    continue
-            else:
-                owner = self.store.put_department(item, current)
-                if owner is not None:
-                    self._reject_name(row, owner)
-                    continue
+            jobs.append((row, self._department_item(row, current), current))
+        if self.dry_run:
+            holders = [_other(owners.get(row.name_key), row.id) for row, _, _ in jobs]
+        else:
+            holders = self.store.each(lambda job: self.store.put_department(job[1], job[2]), jobs)
+            # Written side by side, a department may have found its name still held by one that
+            # the file renames in the same run: once all others are written, try those again,
+            # in file order.
+            holders = [
+                holder if holder is None else self.store.put_department(item, current)
+                for (_, item, current), holder in zip(jobs, holders, strict=True)
+            ]
+        written: dict[str, dict[str, Any]] = {}
+        for (row, item, _), holder in zip(jobs, holders, strict=True):
+            if holder is not None:
+                self._reject_name(row, holder)
+                continue
             written[row.id] = item
+            self.counters[row.id] = item["event_count"]
             self.outcome.departments.migrated += 1
             self._item_line("✓", "department", row.name, "마이그레이션 완료")
         return written
@@ -160,7 +190,9 @@ class _Run:
     ) -> set[str]:
         """Departments an event may belong to: written now, or already in the table."""
         wanted = {e.department_id for e in events} - set(written)
-        return set(written) | set(self._existing_departments(list(wanted)))
+        found = self._existing_departments(sorted(wanted))
+        self._note_counters(found)
+        return set(written) | set(found)
 
     def events(
         self,
@@ -182,10 +214,15 @@ class _Run:
                         row.__dict__,
                     )
                 )
-        # Only what an overwrite carries over: existence checks stay small.
-        existing = self._existing_events(
-            [(r.id, r.department_id) for r in placed],
-            attributes=["version", "created_at", "created_by"],
+        # Only what an overwrite carries over (else the key alone): existence checks stay
+        # small. Into an empty table, as a first migration goes, there is nothing to look for.
+        existing = (
+            {}
+            if self._empty(self.settings.events_table)
+            else self._existing_events(
+                [(r.id, r.department_id) for r in placed],
+                attributes=["version", "created_at", "created_by"] if self.overwrite else [],
+            )
         )
         items: dict[tuple[str, str], dict[str, Any]] = {}
         for row in placed:
@@ -202,23 +239,16 @@ class _Run:
                 self.store.put_many(self.settings.events_table, list(items.values()), advance)
         return items
 
-    def recount(self, stored: dict[tuple[str, str], dict[str, Any]]) -> None:
-        """Each department with events from the files has its counter set from what the table
-        holds: at least the events the verification just read back (the index may lag). Also
-        for events an earlier, interrupted run wrote: its recount may never have happened."""
-        touched = {department_id for _, department_id in stored}
-        for department_id in sorted(touched):
-            present = sum(1 for _, owner in stored if owner == department_id)
-            self.store.recount_events(department_id, at_least=present)
-
     def verify(
         self,
         departments: dict[str, dict[str, Any]],
-        events: dict[tuple[str, str], dict[str, Any]],
+        events: dict[EventKey, dict[str, Any]],
         department_rows: list[DepartmentRow],
         event_rows: list[EventRow],
-    ) -> dict[tuple[str, str], dict[str, Any]]:
-        """Read everything back and compare with what the files hold. Returns the events read."""
+    ) -> dict[str, _Counted]:
+        """Check that what the files hold is in the tables: departments and name claims whole,
+        events by key and stamp (see the module's docstring). Returns, per department with
+        events in the files, how many events the table holds for it."""
         self.out("🔍 마이그레이션 검증 중...")
         rejected = {(r.kind, r.where) for r in self.outcome.rejects}
         expected_departments = [
@@ -226,7 +256,6 @@ class _Run:
         ]
         expected_events = [r for r in event_rows if ("event", r.where) not in rejected]
         stored_departments = self._existing_departments([r.id for r in expected_departments])
-        stored_events = self._existing_events([(r.id, r.department_id) for r in expected_events])
         mismatches = self.outcome.mismatches
         for row in expected_departments:
             stored = stored_departments.get(row.id)
@@ -245,22 +274,72 @@ class _Run:
                 mismatches.append(
                     f"부서 이름 '{item['name']}'이(가) 이 부서의 것으로 등록되지 않았습니다"
                 )
+        stored_events = self._stored_events(expected_events, events)
         for event in expected_events:
             key = (event.id, event.department_id)
-            stored = stored_events.get(key)
+            stored = stored_events[event.department_id].get(key)
             if stored is None:
                 mismatches.append(f"일정 '{event.title}' ({event.where})이(가) 테이블에 없습니다")
             elif key in events:
-                mismatches += _differences(events[key], stored, f"일정 '{event.title}'")
+                mismatches += _differences(_stamp_of(events[key]), stored, f"일정 '{event.title}'")
         if mismatches:
             for line in mismatches[:20]:
                 self.out(f"✗ {line}")
-            return stored_events
-        self.out(
-            f"✅ 검증 완료: 부서 {len(expected_departments)}개, "
-            f"일정 {len(expected_events)}개가 테이블에 있습니다."
+        else:
+            self.out(
+                f"✅ 검증 완료: 부서 {len(expected_departments)}개, "
+                f"일정 {len(expected_events)}개가 테이블에 있습니다."
+            )
+        from_files = Counter(
+            event.department_id
+            for event in expected_events
+            if (event.id, event.department_id) in stored_events[event.department_id]
         )
-        return stored_events
+        return {
+            department_id: _Counted(len(found), from_files[department_id])
+            for department_id, found in stored_events.items()
+        }
+
+    def _stored_events(
+        self, expected: list[EventRow], written: dict[EventKey, dict[str, Any]]
+    ) -> dict[str, dict[EventKey, dict[str, Any]]]:
+        """Per department with events in the files: every event of it in the table, by key,
+        with its stamp. Read from the date index, then the keys it does not show as this run
+        left them confirmed with consistent reads (the table wins)."""
+        found = self.store.events_by_department(
+            sorted({event.department_id for event in expected}), STAMP
+        )
+        doubtful = [
+            key
+            for key in ((event.id, event.department_id) for event in expected)
+            if key not in found[key[1]]
+            or (key in written and _stamp_of(written[key]) != _stamp_of(found[key[1]][key]))
+        ]
+        if doubtful:
+            confirmed = self._existing_events(doubtful, attributes=list(STAMP))
+            for key in doubtful:
+                if key in confirmed:
+                    found[key[1]][key] = confirmed[key]
+                else:
+                    found[key[1]].pop(key, None)
+        return found
+
+    def recount(self, counts: dict[str, _Counted]) -> None:
+        """Each department with events in the files gets its counter set to the events the
+        verification found for it, unless the counter already says so (a rerun writes
+        nothing). Also right after an earlier, interrupted run, whose count may never have
+        happened. If the counter moved since this run read it (an event created or deleted
+        through the API meanwhile), that department is counted again on the table."""
+
+        def settle(department_id: str) -> None:
+            counted = counts[department_id]
+            before = self.counters.get(department_id)
+            if before == counted.events:
+                return
+            if not self.store.set_event_count(department_id, counted.events, before):
+                self.store.recount_events(department_id, at_least=counted.from_files)
+
+        self.store.each(settle, sorted(counts))
 
     # items
 
@@ -309,7 +388,20 @@ class _Run:
             "updated_by": ACTOR,
         }
 
+    def _note_counters(self, departments: dict[str, dict[str, Any]]) -> None:
+        for department_id, item in departments.items():
+            count = item.get("event_count")
+            self.counters[department_id] = None if count is None else int(count)
+
     # reads that tolerate missing tables in a dry run
+
+    def _empty(self, table: str) -> bool:
+        try:
+            return self.store.is_empty(table)
+        except ClientError as error:
+            if self.dry_run and error_code(error) == "ResourceNotFoundException":
+                return True  # not created yet
+            raise
 
     def _existing_departments(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         found = self._get(self.settings.departments_table, ["id"], [(i,) for i in ids])
@@ -366,6 +458,14 @@ def _differences(written: dict[str, Any], stored: dict[str, Any], label: str) ->
         for name in written
         if name != "event_count" and stored.get(name) != written[name]
     ]
+
+
+def _other(owner: str | None, department_id: str) -> str | None:
+    return None if owner in (None, department_id) else owner
+
+
+def _stamp_of(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: item.get(name) for name in STAMP}
 
 
 def _tally_line(outcome: Outcome, kind: str, out: Out, dry_run: bool) -> None:

@@ -1,6 +1,7 @@
 """manage.py export: the tables as files that migrate reads back into the same items."""
 
 import json
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -9,8 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
+from chalicelib.dynamo import from_item
 from chalicelib.settings import get_settings
-from ops.export import export
+from ops.export import export, read_json_lines
 from ops.migration.run import migrate
 from tests.integration.streams import REGION
 
@@ -129,3 +131,107 @@ def test_the_audit_log_is_exported_one_entry_per_line(api, tables, tmp_path):
         "event_count"
         not in json.loads((tmp_path / "departments.json").read_text("utf-8"))["departments"][0]
     )
+
+
+# What str.splitlines() splits on besides \n and \r, next to text that must survive as it is:
+# emoji (a ZWJ family: several code points), Korean written decomposed (NFD, as macOS files
+# often hold it) and a line break where descriptions may have one.
+SEPARATORS = ("\u2028", "\u2029", "\u0085")
+NFD = unicodedata.normalize("NFD", "한글 자모")
+
+
+def tricky(text: str) -> str:
+    return f"{text} 줄\u2028바꿈 문단\u2029끝 다음\u0085줄 🎉👩‍👩‍👧 {NFD}"
+
+
+def test_line_separators_emoji_and_nfd_korean_survive_export_and_migrate_byte_exact(tmp_path):
+    departments = [
+        {
+            "id": "d1",
+            "name": tricky("개발팀"),
+            "description": tricky("설명") + "\r\n둘째 줄\t탭",
+            "created_at": "2024-01-01T00:00:00Z",
+        }
+    ]
+    events = [
+        {
+            "id": f"e{n}",
+            "department_id": "d1",
+            "event_date": "2024-01-25",
+            "title": tricky(f"회의 {n}"),
+            "time": "오후\u20283:00",
+            "description": tricky("본문") + "\n끝",
+        }
+        for n in range(3)
+    ]
+    source, exported = tmp_path / "source", tmp_path / "exported"
+    source.mkdir()
+    # Legacy files as another tool may write them: the separators raw, not escaped
+    (source / "departments.json").write_text(json.dumps(departments, ensure_ascii=False), "utf-8")
+    (source / "events.json").write_text(json.dumps(events, ensure_ascii=False), "utf-8")
+    assert "\u2028" in (source / "events.json").read_text("utf-8")
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        assert quiet_migrate(client, source) == 0
+        original = tables_content(client)
+        stored = {
+            item["id"]["S"]: from_item(item) for item in original[get_settings().events_table]
+        }
+        done = export(client, get_settings(), exported, progress=False)
+    assert (done.departments, done.events) == (1, 3)
+    # Migrated byte for byte
+    (department,) = original[get_settings().departments_table]
+    assert department["name"]["S"].encode() == departments[0]["name"].encode()
+    assert department["description"]["S"].encode() == departments[0]["description"].encode()
+    for event in events:
+        for field in ("title", "time", "description"):
+            assert stored[event["id"]][field].encode() == event[field].encode()
+    # Exported with the separators escaped: however a reader splits lines, nothing breaks
+    for name in ("departments.json", "events.json"):
+        text = (exported / name).read_text("utf-8")
+        assert not any(separator in text for separator in SEPARATORS)
+        assert "🎉👩‍👩‍👧" in text
+        assert NFD in text
+    exported_events = json.loads((exported / "events.json").read_text("utf-8"))["events"]
+    assert {e["id"]: e["title"] for e in exported_events} == {e["id"]: e["title"] for e in events}
+    # And migrated back into empty tables, byte-exact the same items
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        assert quiet_migrate(client, exported) == 0
+        again = tables_content(client)
+    assert again == original
+    assert (
+        json.dumps(again, ensure_ascii=False).encode()
+        == json.dumps(original, ensure_ascii=False).encode()
+    )
+
+
+def test_json_lines_hold_one_item_per_line_whatever_the_text(api, tables, tmp_path):
+    from tests.integration.streams import stream_records
+
+    department = api.department(name=tricky("감사팀"), description=tricky("설명"))
+    title = tricky("회의")
+    api.event(department["id"], title=title, description=tricky("본문") + "\n둘째 줄")
+    api.client.lambda_.invoke("on_event_change", {"Records": stream_records(tables, "events")})
+    api.client.lambda_.invoke(
+        "on_department_change", {"Records": stream_records(tables, "departments")}
+    )
+    done = export(tables, get_settings(), tmp_path, progress=False)
+    for name, table, count in (
+        ("audit.jsonl", get_settings().audit_table, done.audit_entries),
+        ("notifications.jsonl", get_settings().notifications_table, done.notifications),
+    ):
+        path = tmp_path / name
+        raw = path.read_bytes()
+        assert not any(separator.encode() in raw for separator in SEPARATORS)
+        # Even str.splitlines(), which splits on U+2028, U+2029 and U+0085, sees one item a line
+        assert len(raw.decode("utf-8").splitlines()) == count > 0
+        scanned = [
+            from_item(item) for item in tables.scan(TableName=table, ConsistentRead=True)["Items"]
+        ]
+        entries = list(read_json_lines(path))
+        key = lambda item: json.dumps(item, sort_keys=True)  # noqa: E731
+        assert sorted(entries, key=key) == sorted(scanned, key=key)
+    audit = list(read_json_lines(tmp_path / "audit.jsonl"))
+    titles = [e["new_image"]["title"] for e in audit if "title" in e.get("new_image", {})]
+    assert [t.encode() for t in titles] == [title.encode()]

@@ -9,6 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from chalicelib.settings import get_settings
+from ops.export import read_json_lines
 from ops.migration.legacy import LegacyFileError
 from ops.migration.run import Outcome, migrate
 
@@ -267,6 +268,23 @@ def test_every_invalid_record_is_rejected_with_its_reason(dynamodb, tmp_path):
     assert "✅ 검증 완료: 부서 1개, 일정 1개가 테이블에 있습니다." in lines
 
 
+def test_rejects_with_line_separators_in_their_text_stay_one_line_each(dynamodb, tmp_path):
+    odd = "줄\u2028바꿈 문단\u2029끝 다음\u0085줄 🎉 " + unicodedata.normalize("NFD", "검토")
+    events = [
+        {"id": "e1", "department_id": "d1", "event_date": "2024-02-30", "title": odd},
+        {"id": "e2", "department_id": "d1", "event_date": "2024-01-20", "title": odd, "x": odd},
+    ]
+    rejects_path = tmp_path / "rejects.jsonl"
+    outcome, _ = run(dynamodb, None, write(tmp_path / "e.json", events), rejects_path=rejects_path)
+    assert outcome.exit_code == 2
+    text = rejects_path.read_text("utf-8")
+    # Even str.splitlines() (it splits on U+2028, U+2029 and U+0085) sees one reject a line
+    written = [json.loads(line) for line in text.splitlines()]
+    assert [r["record"] for r in written] == events
+    assert [r["record"]["title"].encode() for r in written] == [odd.encode()] * 2
+    assert list(read_json_lines(rejects_path)) == written
+
+
 def test_a_name_already_taken_in_the_table_is_rejected(dynamodb, tmp_path, api_on):
     run(dynamodb, write(tmp_path / "seed.json", [{"id": "x", "name": "기존팀"}]), None)
     api_on().post("/api/departments", {"name": "API팀"})
@@ -457,6 +475,133 @@ def test_verification_catches_items_that_did_not_land(dynamodb, files):
     assert outcome.exit_code == 1
     assert any("테이블에 없습니다" in line for line in lines)
     assert lines[-1].startswith("✗ 검증 실패")
+
+
+def counter(client: Any, department_id: str) -> str | None:
+    stored = item(client, "departments", id=department_id)
+    assert stored is not None
+    return stored.get("event_count", {}).get("N")
+
+
+def test_counters_are_set_right_after_an_earlier_run_that_stopped_before_counting(
+    dynamodb, files, api_on
+):
+    # Given events an interrupted run wrote, and a counter it never set, beside an API event
+    run(dynamodb, *files)
+    api_on().post(
+        "/api/events/dept-dev",
+        {"event_date": "2024-03-01", "title": "API 일정"},
+    )
+    dynamodb.update_item(
+        TableName="departments",
+        Key={"id": {"S": "dept-dev"}},
+        UpdateExpression="SET event_count = :n",
+        ExpressionAttributeValues={":n": {"N": "0"}},
+    )
+    # When the migration runs again
+    outcome, _ = run(dynamodb, *files)
+    # Then the counter holds every event of the department: the file's and the API's
+    assert outcome.exit_code == 0
+    assert (counter(dynamodb, "dept-dev"), counter(dynamodb, "dept-mkt")) == ("2", "1")
+
+
+class CreatesDuringVerification:
+    """The real (moto) client, except that the verification's first read of the date index
+    finds an event created through the API a moment before (the API moves the counter with
+    it, in one transaction)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.created = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def query(self, **params: Any) -> dict[str, Any]:
+        if not self.created:
+            self.created = True
+            department = params["ExpressionAttributeValues"][":d"]
+            self._client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": "events",
+                            "Item": {
+                                "id": {"S": "made-by-api"},
+                                "department_id": department,
+                                "event_date": {"S": "2024-06-01"},
+                                "title": {"S": "API 일정"},
+                            },
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": "departments",
+                            "Key": {"id": department},
+                            "UpdateExpression": "ADD event_count :one",
+                            "ExpressionAttributeValues": {":one": {"N": "1"}},
+                        }
+                    },
+                ]
+            )
+        return dict(self._client.query(**params))
+
+
+def test_an_event_created_through_the_api_during_the_run_is_counted(dynamodb, files):
+    client = CreatesDuringVerification(dynamodb)
+    outcome, _ = run(client, *files)
+    assert outcome.exit_code == 0
+    assert client.created
+    assert (counter(dynamodb, "dept-dev"), counter(dynamodb, "dept-mkt")) == ("2", "1")
+
+
+class LaggingIndex:
+    """The real (moto) client, except that the date index has not caught up yet: queries on
+    it leave out the first event of each page (DynamoDB's indexes are eventually consistent)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.left_out = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def query(self, **params: Any) -> dict[str, Any]:
+        response = dict(self._client.query(**params))
+        if response["Items"]:
+            self.left_out += 1
+            response["Items"] = response["Items"][1:]
+            response["Count"] -= 1
+        return response
+
+
+def test_events_the_lagging_index_does_not_show_yet_are_verified_and_counted(dynamodb, tmp_path):
+    events = [
+        {"id": f"e{i}", "department_id": "dept-dev", "event_date": "2024-01-01", "title": f"{i}"}
+        for i in range(30)
+    ]
+    client = LaggingIndex(dynamodb)
+    outcome, lines = run(
+        client, write(tmp_path / "d.json", DEPARTMENTS), write(tmp_path / "e.json", events)
+    )
+    assert outcome.exit_code == 0
+    assert client.left_out > 0
+    assert "✅ 검증 완료: 부서 2개, 일정 30개가 테이블에 있습니다." in lines
+    assert counter(dynamodb, "dept-dev") == "30"
+
+
+def test_a_name_the_file_moves_between_departments_is_claimed_by_its_new_holder(
+    dynamodb, tmp_path, api_on
+):
+    run(dynamodb, write(tmp_path / "d1.json", [{"id": "a", "name": "옛이름팀"}]), None)
+    # The department that takes the old name comes first in the file, the renamed one second
+    moved = [{"id": "b", "name": "옛이름팀"}, {"id": "a", "name": "새이름팀"}]
+    outcome, _ = run(dynamodb, write(tmp_path / "d2.json", moved), None, overwrite=True)
+    assert outcome.exit_code == 0
+    assert outcome.departments.migrated == 2
+    api = api_on()
+    assert api.post("/api/departments", {"name": "옛이름팀"}).status == 409
+    assert api.post("/api/departments", {"name": "새이름팀"}).status == 409
 
 
 @pytest.fixture

@@ -19,8 +19,6 @@ long, the baseline only) runs once, last.
 """
 
 import json
-import os
-import shutil
 import tempfile
 import time
 from collections import Counter
@@ -31,7 +29,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.harness import DynamoDBCalls, counting, reset_app_caches
+from bench.harness import DynamoDBCalls, counting, fresh_dynamodb
 from bench.report import Row, ratio, verdict
 
 SECTION = "migration"
@@ -91,30 +89,14 @@ def fresh_dynamodb_local() -> Iterator[Any]:
     from chalicelib.dynamo import make_client
     from chalicelib.settings import get_settings
     from chalicelib.tables import table_definitions
-    from ops.create_tables import ensure_tables
-    from ops.dynamodb_local import DynamoDBLocal
 
-    data_dir = Path(tempfile.mkdtemp(prefix="bench-migration-"))
-    server = DynamoDBLocal(data_dir, port=0)
-    try:
-        url = server.start()
-        os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = url
-        os.environ["AWS_ENDPOINT_URL_DYNAMODB_STREAMS"] = url
-        reset_app_caches()
+    with fresh_dynamodb():
         settings = get_settings()
         client = make_client(settings)
-        definitions = table_definitions(settings)
-        ensure_tables(client, definitions, lambda line: None)
         # The warm-up table is shaped like the events table (key, date index, stream).
-        events = next(d for d in definitions if d.name == settings.events_table)
+        events = next(d for d in table_definitions(settings) if d.name == settings.events_table)
         warm_up(client, replace(events, name=WARM_UP_TABLE))
         yield client
-    finally:
-        os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
-        os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB_STREAMS", None)
-        reset_app_caches()
-        server.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def warm_up(client: Any, definition: Any) -> None:

@@ -12,9 +12,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from botocore.exceptions import ClientError
-
-from chalicelib.dynamo import DynamoDBClient, error_code, to_value
+from chalicelib.dynamo import DynamoDBClient
+from chalicelib.repositories.departments import DepartmentRepository
 from chalicelib.settings import Settings
 from ops.export import scan
 
@@ -33,6 +32,7 @@ def recount(
     client: DynamoDBClient, settings: Settings, report: Callable[[str], None] = print
 ) -> Recounted:
     outcome = Recounted()
+    departments = DepartmentRepository(client, settings)
     pending: set[str] | None = None  # None: every department
     for _ in range(_ATTEMPTS):
         counters = {
@@ -51,7 +51,7 @@ def recount(
             actual = events[department_id]
             if before is not None and int(before) == actual:
                 continue
-            if not _set_counter(client, settings, department_id, before, actual):
+            if not departments.set_event_count(department_id, actual, before=before):
                 moved.add(department_id)
                 continue
             outcome.fixed += 1
@@ -62,30 +62,3 @@ def recount(
         pending = moved
     outcome.unsettled = sorted(pending or ())
     return outcome
-
-
-def _set_counter(
-    client: DynamoDBClient,
-    settings: Settings,
-    department_id: str,
-    before: object,
-    count: int,
-) -> bool:
-    """False when the counter is no longer what was read (or the department is gone)."""
-    guard = "event_count = :before" if before is not None else "attribute_not_exists(event_count)"
-    values = {":count": to_value(count)}
-    if before is not None:
-        values[":before"] = to_value(before)
-    try:
-        client.update_item(
-            TableName=settings.departments_table,
-            Key={"id": {"S": department_id}},
-            UpdateExpression="SET event_count = :count",
-            ConditionExpression=f"attribute_exists(id) AND {guard}",
-            ExpressionAttributeValues=values,
-        )
-    except ClientError as error:
-        if error_code(error) == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True

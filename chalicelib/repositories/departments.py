@@ -301,6 +301,28 @@ class DepartmentRepository:
             ids = [event_id for position, event_id in enumerate(ids) if position not in gone]
         return []
 
+    def set_event_count(self, department_id: str, count: int, *, before: int | None) -> bool:
+        """Set the event counter to `count` (for the operations that count events: recount
+        and the migration), on condition that it still holds `before` (None: no counter yet)
+        and the department exists. False when it moved meanwhile (an event created or deleted
+        through the API) or the department is gone. DynamoDB's errors are raised as they come:
+        the operations tools wait out throttling themselves."""
+        guard = "attribute_not_exists(event_count)" if before is None else "event_count = :before"
+        values = {":count": to_value(count)}
+        if before is not None:
+            values[":before"] = to_value(before)
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_key(department_id),
+                UpdateExpression="SET event_count = :count",
+                ConditionExpression=f"attribute_exists(id) AND {guard}",
+                ExpressionAttributeValues=values,
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
     def _read(self, department_id: str) -> dict[str, Any]:
         with storage_errors():
             response = self._client.get_item(

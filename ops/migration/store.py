@@ -21,7 +21,6 @@ from chalicelib.dynamo import (
     BATCH_WRITE_LIMIT,
     DynamoDBClient,
     batch_write,
-    error_code,
     from_item,
     is_throttling,
     to_item,
@@ -30,6 +29,7 @@ from chalicelib.dynamo import (
 )
 from chalicelib.errors import StorageUnavailable
 from chalicelib.models import department_name_key
+from chalicelib.repositories.departments import DepartmentRepository
 from chalicelib.settings import Settings
 from chalicelib.tables import EVENT_DATE_INDEX
 
@@ -58,6 +58,7 @@ class MigrationStore:
     ) -> None:
         self._client = client
         self.settings = settings
+        self._departments = DepartmentRepository(client, settings)
         self._in_flight = in_flight
         self._sleep = sleep or time.sleep
 
@@ -273,31 +274,16 @@ class MigrationStore:
         return None if item is None else str(item["department_id"]["S"])
 
     def set_event_count(self, department_id: str, count: int, before: int | None) -> bool:
-        """Set the department's event counter (see repositories/departments.py) to `count`,
-        on condition that it still holds `before` (None: no counter yet) and the department
-        exists. False when it moved meanwhile (an event created or deleted through the API) or
-        the department is gone: the caller counts again with recount_events."""
-        guard = "attribute_not_exists(event_count)" if before is None else "event_count = :before"
-        values = {":count": to_value(count)}
-        if before is not None:
-            values[":before"] = to_value(before)
+        """The department's event counter set to `count` if it still holds `before` (the
+        repository's rule), throttling waited out. False when it moved meanwhile or the
+        department is gone: the caller counts again with recount_events."""
         for attempt in range(_ATTEMPTS):
             try:
-                self._client.update_item(
-                    TableName=self.settings.departments_table,
-                    Key={"id": {"S": department_id}},
-                    UpdateExpression="SET event_count = :count",
-                    ConditionExpression=f"attribute_exists(id) AND {guard}",
-                    ExpressionAttributeValues=values,
-                )
+                return self._departments.set_event_count(department_id, count, before=before)
             except ClientError as error:
-                if error_code(error) == "ConditionalCheckFailedException":
-                    return False
                 if not is_throttling(error):
                     raise
                 self._pause(attempt)
-                continue
-            return True
         raise MigrationError("departments: 쓰기가 계속 제한되었습니다 (throttling)")
 
     def recount_events(self, department_id: str, at_least: int, wait_seconds: float = 60) -> int:
@@ -318,29 +304,12 @@ class MigrationStore:
                 self._sleep(0.5)
                 continue
             previous = before.get("event_count")
-            if previous is not None and int(previous["N"]) == count:
+            known = None if previous is None else int(previous["N"])
+            if known == count:
                 return count  # already right: a rerun writes nothing
-            try:
-                self._client.update_item(
-                    TableName=self.settings.departments_table,
-                    Key={"id": {"S": department_id}},
-                    UpdateExpression="SET event_count = :count",
-                    # An event created through the API meanwhile moves the counter: count again.
-                    ConditionExpression=(
-                        "event_count = :previous"
-                        if previous
-                        else "attribute_not_exists(event_count)"
-                    ),
-                    ExpressionAttributeValues={
-                        ":count": to_value(count),
-                        **({":previous": previous} if previous else {}),
-                    },
-                )
-            except ClientError as error:
-                if error_code(error) == "ConditionalCheckFailedException":
-                    continue
-                raise
-            return count
+            # An event created through the API meanwhile moves the counter: count again.
+            if self.set_event_count(department_id, count, known):
+                return count
 
     def _count_events(self, department_id: str) -> int:
         count = 0

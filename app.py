@@ -5,6 +5,7 @@ from typing import Any
 from chalice.app import Chalice, ConvertToMiddleware, DynamoDBEvent
 
 from chalicelib.api.access import allowed_origins, cors_middleware, register_preflights
+from chalicelib.api.calendar_feed import calendar
 from chalicelib.api.departments import departments
 from chalicelib.api.docs import docs
 from chalicelib.api.events import events
@@ -33,6 +34,7 @@ app.register_blueprint(health, url_prefix="/api")
 app.register_blueprint(departments, url_prefix="/api")
 app.register_blueprint(events, url_prefix="/api")
 app.register_blueprint(history, url_prefix="/api")
+app.register_blueprint(calendar, url_prefix="/api")
 app.register_blueprint(docs, url_prefix="/api")
 
 # Stream ARNs come from the stage's environment (the Chalice CLI sets it before importing

@@ -1,9 +1,9 @@
 """`python -m bench [section ...]`: run the benchmark sections (all by default), print one
 table, and save it to bench/results.md and bench/results.json.
 
-Sections: cold-start, stream, migration, api-cost, throughput, memory, package. The package section
-runs last and is skipped when BENCH_SKIP_PACKAGE=1. Nothing here asserts anything about timing:
-the numbers are for reading, each next to a baseline measured in the same run.
+Sections: cold-start, stream, migration, api-cost, calendar, throughput, memory, package. The
+package section runs last and is skipped when BENCH_SKIP_PACKAGE=1. Nothing here asserts anything
+about timing: the numbers are for reading, each next to a baseline measured in the same run.
 """
 
 import argparse
@@ -17,7 +17,16 @@ from datetime import UTC, datetime
 from bench.harness import isolate_from_aws
 from bench.report import Row, heading, markdown_table, save
 
-SECTIONS = ("cold-start", "stream", "migration", "api-cost", "throughput", "memory", "package")
+SECTIONS = (
+    "cold-start",
+    "stream",
+    "migration",
+    "api-cost",
+    "calendar",
+    "throughput",
+    "memory",
+    "package",
+)
 
 
 def _runners(args: argparse.Namespace) -> dict[str, Callable[[], list[Row]]]:
@@ -44,6 +53,11 @@ def _runners(args: argparse.Namespace) -> dict[str, Callable[[], list[Row]]]:
 
         return api_cost.run()
 
+    def calendar() -> list[Row]:
+        from bench import calendar_cost
+
+        return calendar_cost.run(runs=args.calendar_runs)
+
     def throughput() -> list[Row]:
         from bench import throughput
 
@@ -64,6 +78,7 @@ def _runners(args: argparse.Namespace) -> dict[str, Callable[[], list[Row]]]:
         "stream": stream,
         "migration": migration,
         "api-cost": api_cost,
+        "calendar": calendar,
         "throughput": throughput,
         "memory": memory,
         "package": package,
@@ -78,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lag-writes", type=int, default=1000, help="API writes for the lag")
     parser.add_argument("--lag-rate", type=float, default=20.0, help="lag writes per second")
     parser.add_argument("--migration-events", type=int, default=10_000)
+    parser.add_argument(
+        "--calendar-runs", type=int, default=5, help="timed runs of each calendar read"
+    )
     parser.add_argument(
         "--seconds", type=float, default=10.0, help="per throughput run (each database)"
     )

@@ -64,6 +64,13 @@ class EventNotFound(NotFound):
         super().__init__(f"No event with id '{event_id}' in department '{department_id}'.")
 
 
+class OccurrenceNotFound(NotFound):
+    code = "occurrence_not_found"
+
+    def __init__(self, series_id: str, day: str) -> None:
+        super().__init__(f"Event '{series_id}' has no occurrence on {day}.")
+
+
 class Conflict(DomainError):
     status = 409
     code = "conflict"

@@ -16,17 +16,26 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    computed_field,
     field_validator,
     model_validator,
 )
 from pydantic.config import JsonDict
 
+from chalicelib.calendar.moments import DEFAULT_ZONE, is_zone
+from chalicelib.calendar.schedule import Schedule, instant_text
+from chalicelib.calendar.time_text import read_times
 from chalicelib.errors import FieldProblem, ValidationFailed
 
 NAME_MAX = 100
 TITLE_MAX = 200
 TIME_MAX = 50
 DESCRIPTION_MAX = 2000
+RECURRENCE_MAX = 500
+EXDATES_MAX = 500
+ZONE_MAX = 64
+
+_CLOCK = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 
 _DATE_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Ids are UUIDs the server makes, or ids kept from the legacy data: short, plain ASCII.
@@ -55,6 +64,38 @@ def _calendar_date(value: str) -> str:
     if not is_calendar_date(value):
         raise ValueError("must be a real calendar date written YYYY-MM-DD")
     return value
+
+
+def _calendar_date_or_empty(value: str) -> str:
+    return value if value == "" else _calendar_date(value)
+
+
+def _clock_time(value: str) -> str:
+    if value and not _CLOCK.fullmatch(value):
+        raise ValueError("must be a time written HH:MM (24-hour), e.g. 15:00")
+    return value
+
+
+def _zone_name(value: str) -> str:
+    if not is_zone(value):
+        raise ValueError("must be an IANA time zone name such as Asia/Seoul")
+    return value
+
+
+def _rule(value: str) -> str:
+    """The canonical form of an RRULE; "" (no recurrence) stays "" ."""
+    if not value:
+        return value
+    from chalicelib.calendar.recurrence import RuleError, parse_rule
+
+    try:
+        return parse_rule(value).text
+    except RuleError as error:
+        raise ValueError(str(error)) from None
+
+
+def _sorted_dates(value: list[str]) -> list[str]:
+    return sorted(set(value))
 
 
 def _single_line(value: str) -> str:
@@ -112,6 +153,22 @@ Description = Annotated[
     _documented(pattern=_PRINTABLE),
 ]
 EventDate = Annotated[str, AfterValidator(_calendar_date), _documented(format="date")]
+# Optional parts of an event: "" leaves them out (and a PATCH with "" removes them).
+EndDate = Annotated[
+    str,
+    AfterValidator(_calendar_date_or_empty),
+    _documented(pattern=r"^(\d{4}-\d{2}-\d{2})?$"),
+]
+ClockTime = Annotated[
+    str, AfterValidator(_clock_time), _documented(pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9])?$")
+]
+ZoneName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=ZONE_MAX),
+    AfterValidator(_zone_name),
+]
+Recurrence = Annotated[str, StringConstraints(max_length=RECURRENCE_MAX), AfterValidator(_rule)]
+ExDates = Annotated[list[EventDate], Field(max_length=EXDATES_MAX), AfterValidator(_sorted_dates)]
 
 
 class _Input(BaseModel):
@@ -163,18 +220,84 @@ class DepartmentUpdate(_PartialUpdate):
     description: Description | None = None
 
 
-class EventCreate(_Input):
+def _derive_times(data: Any) -> Any:
+    """A `time` written as text ("오후 3:00", "15:00-17:00") also gives start_time (and end_time
+    for a range), unless the body sets the times itself or says the event is all-day."""
+    if not isinstance(data, dict) or data.get("start_time") or data.get("all_day") is True:
+        return data
+    text = data.get("time")
+    times = read_times(text) if isinstance(text, str) else None
+    if times is None:
+        return data
+    start, end = times
+    derived = {**data, "start_time": start}
+    if "end_time" not in data:
+        # A text without an end ends no earlier time either: a PATCH drops the old end.
+        derived["end_time"] = end or ""
+    return derived
+
+
+class _EventInput(_Input):
+    """What both a create and an update may say about when an event happens."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _times_from_text(cls, data: Any) -> Any:
+        return _derive_times(data)
+
+    @model_validator(mode="after")
+    def _all_day_has_no_times(self) -> Self:
+        all_day = getattr(self, "all_day", None)
+        times = (getattr(self, "start_time", None), getattr(self, "end_time", None))
+        if all_day is True and any(times):
+            raise ValueError("all_day: true leaves out start_time and end_time")
+        if all_day is False and "start_time" in self.model_fields_set and not times[0]:
+            raise ValueError("all_day: false needs a start_time")
+        return self
+
+
+class EventCreate(_EventInput):
     event_date: EventDate
     title: EventTitle
     time: EventTime = ""
     description: Description = ""
+    start_time: ClockTime = ""
+    end_time: ClockTime = ""
+    end_date: EndDate = ""
+    all_day: bool | None = None
+    timezone: ZoneName = DEFAULT_ZONE
+    recurrence: Recurrence = ""
+    exdates: ExDates = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _timed_unless_all_day(self) -> Self:
+        if self.all_day is False and not self.start_time:
+            raise ValueError("all_day: false needs a start_time")
+        return self
 
 
-class EventUpdate(_PartialUpdate):
+class EventUpdate(_EventInput, _PartialUpdate):
     event_date: EventDate | None = None
     title: EventTitle | None = None
     time: EventTime | None = None
     description: Description | None = None
+    start_time: ClockTime | None = None
+    end_time: ClockTime | None = None
+    end_date: EndDate | None = None
+    all_day: bool | None = None
+    timezone: ZoneName | None = None
+    recurrence: Recurrence | None = None
+    exdates: ExDates | None = None
+
+
+class Conflict(BaseModel):
+    """Another timed event of the department that overlaps the one just written."""
+
+    model_config = ConfigDict(frozen=True)
+    id: str
+    title: str
+    start: str
+    end: str
 
 
 class _Output(BaseModel):
@@ -197,9 +320,44 @@ class Event(_Output):
     title: str
     time: str
     description: str
+    start_time: str | None = None
+    end_time: str | None = None
+    end_date: str | None = None
+    timezone: str = DEFAULT_ZONE
+    recurrence: str | None = None
+    exdates: list[str] = Field(default_factory=list)
+    # Set on the occurrences of a series a listing expands, and on a changed occurrence.
+    series_id: str | None = None
+    occurrence_date: str | None = None
+    # A public holiday a listing mixed in (?include=holidays): read-only, not stored.
+    holiday: bool = False
     created_at: str
     updated_at: str
     version: int
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def all_day(self) -> bool:
+        return self.start_time is None
+
+    @computed_field(description="RFC 3339 with the zone's offset; null for all-day events")  # type: ignore[prop-decorator]
+    @property
+    def start(self) -> str | None:
+        return instant_text(self._schedule().start())
+
+    @computed_field(description="RFC 3339 with the zone's offset; null for all-day events")  # type: ignore[prop-decorator]
+    @property
+    def end(self) -> str | None:
+        return instant_text(self._schedule().end())
+
+    def _schedule(self) -> Schedule:
+        return Schedule.of(self.__dict__)
+
+
+class EventAnswer(Event):
+    """A created or changed event, with the timed events of its department it overlaps."""
+
+    conflicts: list[Conflict] = Field(default_factory=list)
 
 
 class DepartmentPage(_Output):
@@ -276,6 +434,13 @@ class Notification(_Output):
     title: str
     event_date: str
     time: str
+    start_time: str | None = None
+    end_time: str | None = None
+    end_date: str | None = None
+    timezone: str | None = None
+    recurrence: str | None = None
+    series_id: str | None = None
+    occurrence_date: str | None = None
     changes: dict[str, FieldChange]
     text: str  # for people, in Korean
     actor: str

@@ -85,6 +85,9 @@ def _key_schema(partition_key: str, sort_key: str | None) -> list[dict[str, str]
 
 DEPARTMENT_NAME_INDEX = "name-index"
 EVENT_DATE_INDEX = "department-date-index"
+# Sparse: only events that last past their start date (multi-day, recurring) carry its key, so
+# a listing finds every one that reaches into its dates in one small Query.
+EVENT_SPAN_INDEX = "department-span-index"
 AUDIT_DATE_INDEX = "date-index"
 
 
@@ -105,6 +108,7 @@ def table_definitions(settings: Settings) -> list[TableDefinition]:
             sort_key="department_id",
             indexes=(
                 Index(EVENT_DATE_INDEX, partition_key="department_id", sort_key="event_date"),
+                Index(EVENT_SPAN_INDEX, partition_key="span_department", sort_key="event_date"),
             ),
             stream=True,
         ),

@@ -61,6 +61,7 @@ def ensure_table(
         assert description is not None
     _check_schema(definition, description)
     wait_until_active(client, name, wait_seconds)
+    description = _add_missing_indexes(client, definition, description, report, wait_seconds)
     if not definition.stream or _stream_of(description).get("StreamEnabled"):
         _check_stream_view(definition, description)
         report(f"✓ {name} 테이블이 이미 존재합니다.")
@@ -150,10 +151,7 @@ def _check_schema(definition: TableDefinition, table: dict[str, Any]) -> None:
     existing = {i["IndexName"]: i for i in table.get("GlobalSecondaryIndexes", [])}
     for index in definition.indexes:
         if index.name not in existing:
-            raise TableMismatch(
-                f"{name}: global secondary index {index.name} "
-                f"({_show(index.key_schema())}) is missing"
-            )
+            continue  # added by _add_missing_indexes
         found = existing[index.name]
         if _keys(found["KeySchema"]) != _keys(index.key_schema()):
             raise TableMismatch(
@@ -162,6 +160,43 @@ def _check_schema(definition: TableDefinition, table: dict[str, Any]) -> None:
             )
         if found.get("Projection", {}).get("ProjectionType") != "ALL":
             raise TableMismatch(f"{name}: index {index.name} must project ALL attributes")
+
+
+def _add_missing_indexes(
+    client: DynamoDBClient,
+    definition: TableDefinition,
+    table: dict[str, Any],
+    report: Report,
+    wait_seconds: float,
+) -> dict[str, Any]:
+    """A table made by an earlier version lacks the indexes added since: add them, one at a
+    time (DynamoDB takes one index creation per UpdateTable), and wait until they are built."""
+    existing = {i["IndexName"] for i in table.get("GlobalSecondaryIndexes", [])}
+    for index in definition.indexes:
+        if index.name in existing:
+            continue
+        attributes = [
+            a
+            for a in definition.attribute_definitions()
+            if a["AttributeName"] in (index.partition_key, index.sort_key)
+        ]
+        request: dict[str, Any] = {
+            "TableName": definition.name,
+            "AttributeDefinitions": attributes,
+            "GlobalSecondaryIndexUpdates": [
+                {
+                    "Create": {
+                        "IndexName": index.name,
+                        "KeySchema": index.key_schema(),
+                        "Projection": {"ProjectionType": "ALL"},
+                    }
+                }
+            ],
+        }
+        client.update_table(**request)
+        table = wait_until_active(client, definition.name, wait_seconds)
+        report(f"✓ {definition.name}: 인덱스 {index.name}을 추가했습니다.")
+    return table
 
 
 def _stream_of(table: dict[str, Any]) -> dict[str, Any]:

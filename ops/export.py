@@ -21,8 +21,9 @@ from typing import Any
 from chalicelib.dynamo import DynamoDBClient, from_item
 from chalicelib.settings import Settings
 
-# What the API shows of each item, plus who wrote it: the counter, the claims and the deletion
-# stamp are the app's own bookkeeping and are rebuilt by migrate.
+# What the API shows of each item, plus who wrote it and which occurrences of a series have a
+# changed copy: the counter, the claims, the span index's key and the deletion stamp are the
+# app's own bookkeeping and are rebuilt by migrate.
 DEPARTMENT_FIELDS = (
     "id",
     "name",
@@ -40,6 +41,15 @@ EVENT_FIELDS = (
     "title",
     "time",
     "description",
+    "start_time",
+    "end_time",
+    "end_date",
+    "timezone",
+    "recurrence",
+    "exdates",
+    "series_id",
+    "occurrence_date",
+    "overrides",
     "created_at",
     "updated_at",
     "version",

@@ -25,6 +25,7 @@ from chalicelib.models import (
     DepartmentPage,
     DepartmentUpdate,
     Event,
+    EventAnswer,
     EventCreate,
     EventPage,
     EventUpdate,
@@ -79,6 +80,23 @@ class ErrorBody(BaseModel):
     fields: list[FieldProblemBody] = Field(default_factory=list)
 
 
+class FeedLink(BaseModel):
+    url: str = Field(
+        description="The feed's address with its token: give it to a calendar app. The "
+        "previous link stops working."
+    )
+
+
+class Holiday(BaseModel):
+    date: str = Field(description="YYYY-MM-DD")
+    name: str = Field(description="in Korean, e.g. `설날`, `대체공휴일`")
+
+
+class HolidayYear(BaseModel):
+    year: int
+    items: list[Holiday]
+
+
 class StaleVersionBody(ErrorBody):
     current_version: int = Field(description="the version the item has now")
 
@@ -106,8 +124,52 @@ PARAMETERS: Mapping[str, Parameter] = {
         {"type": "string"},
         "The previous page's `next_token`; only valid for the listing (and filters) that gave it.",
     ),
-    "from": Parameter("query", _DATE, "Only events on or after this date."),
-    "to": Parameter("query", _DATE, "Only events on or before this date."),
+    "from": Parameter(
+        "query",
+        _DATE,
+        "List what happens on or after this date: with `from` or `to`, a series is expanded "
+        "into its occurrences (each with `series_id` and `occurrence_date`), multi-day events "
+        "that reach into the dates are included, and everything comes in start order (all-day "
+        "first). Without either, the events come as stored: a series once, with its rule.",
+    ),
+    "to": Parameter("query", _DATE, "List what happens on or before this date (see `from`)."),
+    "q": Parameter(
+        "query",
+        {"type": "string", "maxLength": 100},
+        "Only events whose title or description contains this text, compared NFC-normalised "
+        "and case-folded (`회의` finds `팀 회의`).",
+    ),
+    "include": Parameter(
+        "query",
+        {"type": "string", "enum": ["holidays"]},
+        "`holidays`: mix in Korean public holidays (read-only items with `holiday: true`); "
+        "on event listings only together with `from` or `to`.",
+    ),
+    "scope": Parameter(
+        "query",
+        {"type": "string", "enum": ["this", "following"], "default": "this"},
+        "`this`: only this occurrence. `following`: this and every later one — the series "
+        "ends the day before and a new series (a new id) starts here.",
+    ),
+    "year": Parameter(
+        "query", {"type": "integer", "minimum": 1000, "maximum": 9999}, "The year.", required=True
+    ),
+    "token": Parameter(
+        "query",
+        {"type": "string", "maxLength": 100},
+        "The department's feed token, from the URL that `POST …/feed-token` gave.",
+        required=True,
+    ),
+    "feed_include": Parameter(
+        "query",
+        {"type": "string", "enum": ["holidays"]},
+        "`holidays`: add Korean public holidays of last year to two years ahead.",
+    ),
+    "If-None-Match": Parameter(
+        "header",
+        {"type": "string"},
+        "The feed's ETag from before: 304 with no body if nothing changed since.",
+    ),
     "date": Parameter("query", _DATE, "The UTC day whose changes to list.", required=True),
     "cascade": Parameter(
         "query",
@@ -136,6 +198,7 @@ PARAMETERS: Mapping[str, Parameter] = {
 PATH_PARAMETERS: Mapping[str, Mapping[str, Any]] = {
     "department_id": {"type": "string", "pattern": f"^{ID_PATTERN}$"},
     "event_id": {"type": "string", "pattern": f"^{ID_PATTERN}$"},
+    "occurrence_date": {"type": "string", "format": "date"},
     "asset": {"type": "string", "enum": sorted(SWAGGER_UI_ASSETS)},
 }
 
@@ -169,6 +232,7 @@ EVERY_RESPONSE_HEADERS = ("X-Request-Id",)
 
 # Why a status is answered, unless an operation says more precisely.
 STATUS_REASONS: Mapping[int, str] = {
+    304: "Not modified since the ETag in If-None-Match: no body.",
     400: "Bad input: the body, a query parameter or a header is invalid (`invalid_request`, "
     "`validation_error`, `invalid_next_token`); `fields` names each one.",
     404: "No such item (`department_not_found`, `event_not_found`), or an id no item can "
@@ -187,7 +251,13 @@ STATUS_REASONS: Mapping[int, str] = {
 }
 
 ERROR_BODIES: Mapping[int, type[BaseModel]] = {412: StaleVersionBody}
-ERROR_HEADERS: Mapping[int, tuple[str, ...]] = {412: ("ETag",), 503: ("Retry-After",)}
+ERROR_HEADERS: Mapping[int, tuple[str, ...]] = {
+    304: ("ETag",),
+    412: ("ETag",),
+    503: ("Retry-After",),
+}
+# Answers without a body.
+EMPTY_STATUSES = frozenset({304})
 
 
 @dataclass(frozen=True)
@@ -299,7 +369,7 @@ OPERATIONS: Mapping[str, Operation] = {
         "events",
         "Create an event in a department",
         status=201,
-        answer=Event,
+        answer=EventAnswer,
         body=EventCreate,
         example={"event_date": "2024-01-25", "title": "테스트 이벤트", "time": "오후 3:00"},
         parameters=_CREATE,
@@ -320,7 +390,7 @@ OPERATIONS: Mapping[str, Operation] = {
         "events",
         "List a department's events in date order, a page at a time",
         answer=EventPage,
-        parameters=("from", "to", *_PAGING),
+        parameters=("from", "to", "q", "include", *_PAGING),
         errors=(400, 404, 503),
     ),
     "get_event": Operation(
@@ -333,7 +403,7 @@ OPERATIONS: Mapping[str, Operation] = {
     "update_event": Operation(
         "events",
         "Change some of an event's fields",
-        answer=Event,
+        answer=EventAnswer,
         body=EventUpdate,
         example={"time": "오후 4:00"},
         parameters=_CONDITIONAL_WRITE,
@@ -346,6 +416,64 @@ OPERATIONS: Mapping[str, Operation] = {
         status=204,
         parameters=_CONDITIONAL_WRITE,
         errors=(400, 404, 412, 503),
+    ),
+    "update_occurrence": Operation(
+        "events",
+        "Change one occurrence of a series, or it and the following ones",
+        answer=EventAnswer,
+        body=EventUpdate,
+        example={"start_time": "14:00", "end_time": "15:00"},
+        parameters=("scope", *_CONDITIONAL_WRITE),
+        answer_headers=("ETag",),
+        errors=(*_BODY_ERRORS, 404, 409, 412, 503),
+        reasons={
+            404: "No such department or series (`event_not_found`), or the series has no "
+            "occurrence on that date (`occurrence_not_found`).",
+            409: "Another request changed the series at the same moment "
+            "(`concurrent_modification`: try again).",
+            412: "If-Match names another version than the series has (or, for an occurrence "
+            "changed before, than that occurrence has). Nothing was written.",
+        },
+    ),
+    "delete_occurrence": Operation(
+        "events",
+        "Cancel one occurrence of a series, or it and the following ones",
+        status=204,
+        parameters=("scope", *_CONDITIONAL_WRITE),
+        errors=(400, 404, 409, 412, 503),
+        reasons={
+            404: "No such department or series (`event_not_found`), or the series has no "
+            "occurrence on that date (`occurrence_not_found`).",
+            409: "Another request changed the series at the same moment "
+            "(`concurrent_modification`: try again).",
+        },
+    ),
+    "rotate_feed_token": Operation(
+        "calendar",
+        "Create or rotate the department's calendar feed link",
+        answer=FeedLink,
+        parameters=_WRITE,
+        errors=(400, 404, 503),
+    ),
+    "calendar_feed": Operation(
+        "calendar",
+        "The department's calendar as iCalendar (RFC 5545), for calendar apps to subscribe to",
+        answer={"type": "string"},
+        media_types=("text/calendar",),
+        parameters=("token", "feed_include", "If-None-Match"),
+        answer_headers=("ETag",),
+        errors=(304, 404, 503),
+        reasons={
+            404: "No such department, or the token is wrong or was rotated "
+            "(`department_not_found`: the two are not told apart).",
+        },
+    ),
+    "list_holidays": Operation(
+        "calendar",
+        "Korean public holidays of a year, substitute holidays included",
+        answer=HolidayYear,
+        parameters=("year",),
+        errors=(400,),
     ),
     "event_history": Operation(
         "history",
@@ -400,6 +528,7 @@ TAGS: Mapping[str, str] = {
     "departments": "Departments: names are unique, compared trimmed and case-folded.",
     "events": "A department's calendar events.",
     "history": "What happened: the audit log and department inboxes, kept by the change streams.",
+    "calendar": "The calendar outside the API: iCalendar feeds and public holidays.",
     "health": "Readiness.",
     "documentation": "This document and a page to read it.",
 }

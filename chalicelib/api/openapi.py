@@ -135,11 +135,13 @@ def _success(operation: Operation, schemas: _Schemas) -> dict[str, Any]:
 
 def _error(status: int, operation: Operation, schemas: _Schemas) -> dict[str, Any]:
     body = contract.ERROR_BODIES.get(status, contract.ErrorBody)
-    return {
+    response: dict[str, Any] = {
         "description": operation.reasons.get(status, contract.STATUS_REASONS[status]),
         "headers": _headers(contract.ERROR_HEADERS.get(status, ())),
-        "content": {JSON: {"schema": schemas.ref(body, "serialization")}},
     }
+    if status not in contract.EMPTY_STATUSES:
+        response["content"] = {JSON: {"schema": schemas.ref(body, "serialization")}}
+    return response
 
 
 def _headers(names: Iterable[str]) -> dict[str, Any]:

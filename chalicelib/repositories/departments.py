@@ -7,6 +7,9 @@ Invariants kept here, in DynamoDB itself rather than by checking first:
   so a department with events cannot be deleted (unless cascading) even under concurrency.
 """
 
+import hashlib
+import hmac
+import secrets
 import time
 from typing import Any
 
@@ -44,6 +47,7 @@ from chalicelib.repositories.idempotency import Created, IdempotencyRecords, Ide
 from chalicelib.settings import Settings
 from chalicelib.tables import EVENT_DATE_INDEX
 
+_FEED_TOKEN_BYTES = 24
 _PAGE_SCOPE = "departments"
 _PAGE_KEY = frozenset({"id"})
 # How often a rename or delete re-reads and tries again when another writer got in between.
@@ -111,6 +115,22 @@ class DepartmentRepository:
 
     def get(self, department_id: str) -> Department:
         return Department.model_validate(self._read(department_id))
+
+    def rotate_feed_token(self, department_id: str, actor: str) -> str:
+        """A new secret for the department's calendar feed; the one before stops working. Only
+        its hash is stored, so reading the table (or the audit log) does not give it away."""
+        token = secrets.token_urlsafe(_FEED_TOKEN_BYTES)
+        self._set(department_id, {"feed_token_hash": feed_token_hash(token)}, actor, EXISTS, None)
+        return token
+
+    def with_feed_token(self, department_id: str, token: str) -> Department:
+        """The department whose feed `token` opens; DepartmentNotFound for a wrong or old
+        token too, so a guess learns nothing."""
+        item = self._read(department_id)
+        stored = str(item.get("feed_token_hash", ""))
+        if not stored or not hmac.compare_digest(stored, feed_token_hash(token)):
+            raise DepartmentNotFound(department_id)
+        return Department.model_validate(item)
 
     def exists(self, department_id: str) -> bool:
         with storage_errors():
@@ -412,3 +432,7 @@ def _unchanged_and_empty(current: dict[str, Any]) -> dict[str, Any]:
 
 def _key(department_id: str) -> dict[str, Any]:
     return {"id": {"S": department_id}}
+
+
+def feed_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()

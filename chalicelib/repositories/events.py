@@ -1,7 +1,11 @@
 """Calendar events. Keyed by (id, department_id); listed through the department-date index."""
 
+from collections.abc import Mapping
+from datetime import date, datetime
 from typing import Any
 
+from chalicelib.calendar.instances import Window, occurrence_id, occurrence_of
+from chalicelib.calendar.schedule import FIELDS, Schedule
 from chalicelib.dynamo import (
     DynamoDBClient,
     failed_conditions,
@@ -14,31 +18,40 @@ from chalicelib.errors import (
     ConcurrentModification,
     DepartmentNotFound,
     EventNotFound,
-    InvalidPageToken,
+    OccurrenceNotFound,
+    ValidationFailed,
     VersionMismatch,
 )
-from chalicelib.models import Event, EventCreate, EventUpdate, is_calendar_date
-from chalicelib.pagination import decode_token, encode_token
+from chalicelib.models import (
+    Conflict,
+    Event,
+    EventAnswer,
+    EventCreate,
+    EventUpdate,
+    is_calendar_date,
+)
+from chalicelib.pagination import MAX_LIMIT
 from chalicelib.repositories._common import (
     Clock,
     condition,
     deletion_stamp,
     new_id,
-    slice_page,
-    update_request,
+    unchanged_since,
     utc_now,
     version_guard,
     with_guard,
 )
+from chalicelib.repositories.event_listing import EventListing
 from chalicelib.repositories.idempotency import Created, IdempotencyRecords, IdempotentRequest
 from chalicelib.settings import Settings
-from chalicelib.tables import EVENT_DATE_INDEX
 
-# The start key of a page on the index: the index key plus the table key.
-_PAGE_KEY = ("department_id", "event_date", "id")
 # Where the create's department counter and the delete's event stand in their transactions.
 _CREATE_COUNTER = 0
 _DELETE_EVENT = 0
+# Kept on events that last past their start date, for the sparse span index.
+SPAN_ATTRIBUTES = ("span_department", "span_until")
+# A PATCH without If-Match that meets a concurrent change reads again this many times.
+_UPDATE_ATTEMPTS = 3
 
 
 class EventRepository:
@@ -48,6 +61,7 @@ class EventRepository:
         self._departments = settings.departments_table
         self._clock = clock
         self._idempotency = IdempotencyRecords(client, settings.idempotency_table)
+        self.listing = EventListing(client, settings.events_table)
 
     def create(
         self,
@@ -55,20 +69,27 @@ class EventRepository:
         data: EventCreate,
         actor: str,
         request: IdempotentRequest | None = None,
-    ) -> Created[Event]:
+    ) -> Created[EventAnswer]:
         now = self._clock()
-        event = Event(
-            id=new_id(),
-            department_id=department_id,
-            event_date=data.event_date,
-            title=data.title,
-            time=data.time,
-            description=data.description,
-            created_at=now,
-            updated_at=now,
-            version=1,
+        schedule = checked(Schedule.of(data.model_dump()))
+        item = stored_event(
+            {
+                "id": new_id(),
+                "department_id": department_id,
+                "title": data.title,
+                "time": data.time,
+                "description": data.description,
+                "created_at": now,
+                "updated_at": now,
+                "version": 1,
+                "created_by": actor,
+                "updated_by": actor,
+            },
+            schedule,
         )
-        item = {**event.model_dump(), "created_by": actor, "updated_by": actor}
+        answer = EventAnswer.model_validate(
+            {**item, "conflicts": self._conflicts(department_id, schedule, str(item["id"]))}
+        )
         outcome = self._idempotency.create(
             [
                 # The department must exist, and its event counter moves with this create.
@@ -81,73 +102,15 @@ class EventRepository:
                     }
                 },
             ],
-            event,
+            answer,
             request,
         )
         if isinstance(outcome, list):
-            raise _why_create_refused(failed_conditions(outcome), event)
+            raise _why_create_refused(failed_conditions(outcome), answer)
         return outcome
 
     def get(self, department_id: str, event_id: str) -> Event:
-        with storage_errors():
-            response = self._client.get_item(
-                TableName=self._table, Key=_key(department_id, event_id), ConsistentRead=True
-            )
-        if "Item" not in response:
-            raise EventNotFound(department_id, event_id)
-        return Event.model_validate(from_item(response["Item"]))
-
-    def list_page(
-        self,
-        department_id: str,
-        *,
-        date_from: str | None,
-        date_to: str | None,
-        limit: int,
-        next_token: str | None,
-    ) -> tuple[list[Event], str | None]:
-        """One page of the department's events in event_date order: a single Query, no Scan.
-
-        Returns an empty first page for a department with no events; whether the department
-        exists at all is the caller's question (see `department_exists`)."""
-        key_condition, values = "department_id = :d", {":d": {"S": department_id}}
-        if date_from is not None and date_to is not None:
-            key_condition += " AND event_date BETWEEN :from AND :to"
-        elif date_from is not None:
-            key_condition += " AND event_date >= :from"
-        elif date_to is not None:
-            key_condition += " AND event_date <= :to"
-        if date_from is not None:
-            values[":from"] = {"S": date_from}
-        if date_to is not None:
-            values[":to"] = {"S": date_to}
-        params: dict[str, Any] = {
-            "TableName": self._table,
-            "IndexName": EVENT_DATE_INDEX,
-            "KeyConditionExpression": key_condition,
-            "ExpressionAttributeValues": values,
-            "Limit": limit + 1,
-        }
-        # A token only continues the listing (department and filters) that produced it.
-        scope = f"events|{department_id}|{date_from or ''}|{date_to or ''}"
-        if next_token is not None:
-            start = decode_token(
-                next_token, scope, frozenset(_PAGE_KEY), fixed={"department_id": department_id}
-            )
-            # DynamoDB rejects a start key outside the key condition: refuse it here as a 400.
-            start_date = start["event_date"]
-            if (
-                not is_calendar_date(start_date)
-                or (date_from is not None and start_date < date_from)
-                or (date_to is not None and start_date > date_to)
-            ):
-                raise InvalidPageToken("next_token does not belong to this listing.")
-            params["ExclusiveStartKey"] = to_item(start)
-        with storage_errors():
-            response = self._client.query(**params)
-        items, last_key = slice_page(response, limit, _PAGE_KEY)
-        token = None if last_key is None else encode_token(scope, last_key)
-        return [Event.model_validate(item) for item in items], token
+        return Event.model_validate(self._read(department_id, event_id))
 
     def update(
         self,
@@ -156,20 +119,19 @@ class EventRepository:
         data: EventUpdate,
         actor: str,
         expected_version: int | None = None,
-    ) -> Event:
-        guard = version_guard(expected_version)
-        request = update_request(data.changes(), now=self._clock(), actor=actor, guard=guard)
-        with storage_errors():
-            try:
-                response = self._client.update_item(
-                    TableName=self._table,
-                    Key=_key(department_id, event_id),
-                    ReturnValues="ALL_NEW",
-                    **request,
-                )
-            except self._client.exceptions.ConditionalCheckFailedException:
-                raise self._why_refused(department_id, event_id) from None
-        return Event.model_validate(from_item(response["Attributes"]))
+    ) -> EventAnswer:
+        """Read, apply the changes, check the whole event, write it back if nobody changed it
+        meanwhile: a change of one time must agree with the others (end after start)."""
+        for _ in range(_UPDATE_ATTEMPTS):
+            current = self._read(department_id, event_id)
+            _expect_version(current, expected_version)
+            changed = changed_event(current, data.changes(), now=self._clock(), actor=actor)
+            answer = self._answer(changed, current)
+            if self._put_unless_changed(changed, current):
+                return answer
+            if expected_version is not None:
+                raise self._why_refused(department_id, event_id)
+        raise ConcurrentModification(f"Event '{event_id}'")
 
     def delete(
         self,
@@ -200,6 +162,175 @@ class EventRepository:
                 self._client.delete_item(**delete)
             except self._client.exceptions.ConditionalCheckFailedException:
                 raise self._why_refused(department_id, event_id) from None
+
+    def change_occurrence(
+        self,
+        department_id: str,
+        series_id: str,
+        day: str,
+        data: EventUpdate,
+        actor: str,
+        *,
+        expected_version: int | None = None,
+        following: bool = False,
+    ) -> EventAnswer:
+        """Change one occurrence of a series (stored as its own event, under the occurrence's
+        id), or with `following` this and every later one (the series ends the day before and
+        a new series starts on `day` with the changes)."""
+        for _ in range(_UPDATE_ATTEMPTS):
+            series = self._read(department_id, series_id)
+            _check_occurrence(series, day)
+            override_id = occurrence_id(series_id, day)
+            if following and day == series["event_date"]:
+                return self.update(department_id, series_id, data, actor, expected_version)
+            if not following and day in (series.get("overrides") or ()):
+                return self.update(department_id, override_id, data, actor, expected_version)
+            _expect_version(series, expected_version)
+            now = self._clock()
+            fresh = _new_item(occurrence_of(series, day), now, actor)
+            if following:
+                fresh["id"] = new_id()
+                fresh.update(_following_part(series, day))
+                for name in ("series_id", "occurrence_date"):
+                    fresh.pop(name, None)
+            changed = changed_event(fresh, data.changes(), now=now, actor=actor)
+            answer = self._answer(changed, None)
+            if following:
+                ending = changed_event(series, _ending_part(series, day), now=now, actor=actor)
+                series_write = _put(self._table, ending, unchanged_since(series))
+            else:
+                series_write = self._note_override(series, day)
+            items = [
+                series_write,
+                _put(self._table, changed, condition("attribute_not_exists(id)")),
+                self._count_events(department_id, +1),
+            ]
+            with storage_errors():
+                codes = transact_write(self._client, items)
+            if codes is None:
+                return answer
+            if expected_version is not None:
+                raise self._why_refused(department_id, series_id)
+        raise ConcurrentModification(f"Event '{series_id}'")
+
+    def cancel_occurrence(
+        self,
+        department_id: str,
+        series_id: str,
+        day: str,
+        actor: str,
+        expected_version: int | None = None,
+        *,
+        following: bool = False,
+    ) -> None:
+        """Cancel one occurrence (an EXDATE on the series; its changed copy goes too), or with
+        `following` this and every later one (the series ends the day before)."""
+        for _ in range(_UPDATE_ATTEMPTS):
+            series = self._read(department_id, series_id)
+            _check_occurrence(series, day)
+            if following and day == series["event_date"]:
+                self.delete(department_id, series_id, actor, expected_version)
+                return
+            _expect_version(series, expected_version)
+            now = self._clock()
+            if following:
+                changes = _ending_part(series, day)
+            else:
+                changes = {"exdates": sorted({*(series.get("exdates") or ()), day})}
+            changed = changed_event(series, changes, now=now, actor=actor)
+            items = [_put(self._table, changed, unchanged_since(series))]
+            override_id = occurrence_id(series_id, day)
+            if not following and day in (series.get("overrides") or ()):
+                stamp = with_guard(deletion_stamp(actor, now), condition("attribute_exists(id)"))
+                key = _key(department_id, override_id)
+                with storage_errors():
+                    try:
+                        self._client.update_item(TableName=self._table, Key=key, **stamp)
+                    except self._client.exceptions.ConditionalCheckFailedException:
+                        pass  # already deleted on its own
+                    else:
+                        items.append({"Delete": {"TableName": self._table, "Key": key}})
+                        items.append(self._count_events(department_id, -1))
+            with storage_errors():
+                codes = transact_write(self._client, items)
+            if codes is None:
+                return
+            if expected_version is not None:
+                raise self._why_refused(department_id, series_id)
+        raise ConcurrentModification(f"Event '{series_id}'")
+
+    def _note_override(self, series: Mapping[str, Any], day: str) -> dict[str, Any]:
+        """The series remembers which occurrences have a changed copy, so that expanding it
+        leaves them out. Housekeeping: the series' version does not move."""
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": _key(str(series["department_id"]), str(series["id"])),
+                "UpdateExpression": "SET #o = list_append(if_not_exists(#o, :none), :day)",
+                **with_guard(
+                    {
+                        "ExpressionAttributeNames": {"#o": "overrides"},
+                        "ExpressionAttributeValues": to_item({":none": [], ":day": [day]}),
+                    },
+                    unchanged_since(series),
+                ),
+            }
+        }
+
+    def _read(self, department_id: str, event_id: str) -> dict[str, Any]:
+        with storage_errors():
+            response = self._client.get_item(
+                TableName=self._table, Key=_key(department_id, event_id), ConsistentRead=True
+            )
+        if "Item" not in response:
+            raise EventNotFound(department_id, event_id)
+        return from_item(response["Item"])
+
+    def _answer(self, changed: dict[str, Any], current: Mapping[str, Any] | None) -> EventAnswer:
+        """The answer to a write: the event, and what it overlaps when its times moved (or it
+        is new)."""
+        schedule = Schedule.of(changed)
+        conflicts: list[Conflict] = []
+        if current is None or schedule != Schedule.of(current):
+            conflicts = self._conflicts(str(changed["department_id"]), schedule, changed["id"])
+        return EventAnswer.model_validate({**changed, "conflicts": conflicts})
+
+    def _put_unless_changed(self, item: dict[str, Any], read: Mapping[str, Any]) -> bool:
+        """Write `item` over the version that was `read`; False if it changed since."""
+        with storage_errors():
+            try:
+                self._client.put_item(
+                    TableName=self._table, Item=to_item(item), **unchanged_since(read)
+                )
+            except self._client.exceptions.ConditionalCheckFailedException:
+                return False
+        return True
+
+    def _conflicts(self, department_id: str, schedule: Schedule, event_id: str) -> list[Conflict]:
+        """The department's timed events that overlap this one's first occurrence."""
+        start, end = schedule.start(), schedule.end()
+        if start is None or end is None:
+            return []
+        window = Window(schedule.event_date, schedule.last_day)
+        found = []
+        others, _ = self.listing.instances(department_id, window, MAX_LIMIT)
+        for other in others:
+            if event_id in (other["id"], other.get("series_id")):
+                continue
+            other_schedule = Schedule.of(other)
+            other_start, other_end = other_schedule.start(), other_schedule.end()
+            if other_start is None or other_end is None:
+                continue
+            if _overlap(start, end, other_start, other_end):
+                found.append(
+                    Conflict(
+                        id=str(other["id"]),
+                        title=str(other["title"]),
+                        start=other_start.isoformat(timespec="seconds"),
+                        end=other_end.isoformat(timespec="seconds"),
+                    )
+                )
+        return found
 
     def _why_refused(self, department_id: str, event_id: str) -> Exception:
         """A conditional write failed: the event is gone (404), or it is not the version the
@@ -235,3 +366,101 @@ def _why_create_refused(failed: frozenset[int], event: Event) -> Exception:
 
 def _key(department_id: str, event_id: str) -> dict[str, Any]:
     return {"id": {"S": event_id}, "department_id": {"S": department_id}}
+
+
+def checked(schedule: Schedule) -> Schedule:
+    problems = schedule.problems()
+    if problems:
+        fields = ", ".join(problem.field for problem in problems)
+        raise ValidationFailed(f"Invalid field(s): {fields}.", fields=tuple(problems))
+    return schedule
+
+
+def stored_event(item: Mapping[str, Any], schedule: Schedule) -> dict[str, Any]:
+    """The item to store: its fields with the schedule's, and the span index's key when the
+    event lasts past its start date."""
+    stored = {k: v for k, v in item.items() if k not in FIELDS and k not in SPAN_ATTRIBUTES}
+    stored.update(schedule.fields())
+    until = schedule.span_until()
+    if until is not None:
+        stored["span_department"] = stored["department_id"]
+        stored["span_until"] = until
+    return stored
+
+
+def changed_event(
+    current: Mapping[str, Any], changes: Mapping[str, Any], *, now: str, actor: str
+) -> dict[str, Any]:
+    """The event after a PATCH: "" removes an optional part, all_day: true removes the times."""
+    changes = dict(changes)
+    if changes.pop("all_day", None) is True:
+        changes.update(start_time="", end_time="")
+    merged = {**current, **changes}
+    schedule = checked(Schedule.of(merged))
+    return stored_event(
+        {
+            **merged,
+            "version": int(current.get("version", 0)) + 1,
+            "updated_at": now,
+            "updated_by": actor,
+        },
+        schedule,
+    )
+
+
+def _check_occurrence(series: Mapping[str, Any], day: str) -> None:
+    schedule = Schedule.of(series)
+    if schedule.recurrence is None or not is_calendar_date(day):
+        raise OccurrenceNotFound(str(series["id"]), day)
+    from chalicelib.calendar.recurrence import is_occurrence, parse_rule
+
+    if day in (series.get("overrides") or ()):
+        return
+    first = date.fromisoformat(schedule.event_date)
+    exdates = {date.fromisoformat(d) for d in schedule.exdates}
+    if not is_occurrence(parse_rule(schedule.recurrence), first, date.fromisoformat(day), exdates):
+        raise OccurrenceNotFound(str(series["id"]), day)
+
+
+def _new_item(base: Mapping[str, Any], now: str, actor: str) -> dict[str, Any]:
+    """A copy of `base` as a new event (version 0: changed_event makes it 1)."""
+    fresh = {k: v for k, v in base.items() if k not in ("deleted_by", "deleted_at")}
+    fresh.update(created_at=now, created_by=actor, version=0)
+    return fresh
+
+
+def _following_part(series: Mapping[str, Any], day: str) -> dict[str, Any]:
+    """The new series of "this and the following": the rule from `day` on; occurrences from
+    `day` on that were changed alone keep their own copies, so the new series skips them."""
+    from chalicelib.calendar.recurrence import parse_rule, split_at
+
+    schedule = Schedule.of(series)
+    first = date.fromisoformat(schedule.event_date)
+    _, rest = split_at(parse_rule(str(schedule.recurrence)), first, date.fromisoformat(day))
+    kept = [d for d in (*schedule.exdates, *(series.get("overrides") or ())) if d >= day]
+    return {"recurrence": rest.text, "exdates": sorted(set(kept))}
+
+
+def _ending_part(series: Mapping[str, Any], day: str) -> dict[str, Any]:
+    """The changes that end a series the day before `day`."""
+    from chalicelib.calendar.recurrence import parse_rule, split_at
+
+    schedule = Schedule.of(series)
+    first = date.fromisoformat(schedule.event_date)
+    ending, _ = split_at(parse_rule(str(schedule.recurrence)), first, date.fromisoformat(day))
+    assert ending is not None  # `day` is after the first occurrence
+    return {"recurrence": ending.text, "exdates": [d for d in schedule.exdates if d < day]}
+
+
+def _put(table: str, item: Mapping[str, Any], guard: Mapping[str, Any]) -> dict[str, Any]:
+    return {"Put": {"TableName": table, "Item": to_item(item), **guard}}
+
+
+def _expect_version(item: Mapping[str, Any], expected: int | None) -> None:
+    if expected is not None and int(item.get("version", 0)) != expected:
+        raise VersionMismatch(f"Event '{item['id']}'", int(item.get("version", 0)))
+
+
+def _overlap(start: datetime, end: datetime, other_start: datetime, other_end: datetime) -> bool:
+    """Intervals overlap; an event without an end time is the moment it starts."""
+    return start == other_start or (start < other_end and other_start < end)

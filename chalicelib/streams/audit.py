@@ -6,10 +6,20 @@ from chalicelib.models import AuditEntry, FieldChange
 from chalicelib.streams.records import Change
 
 # Written by the app itself to keep its invariants; a MODIFY that only touches these is not a
-# change anyone made (the event counter, the actor stamped just before a delete).
-HOUSEKEEPING = frozenset({"event_count", "deleted_by", "deleted_at"})
-# Moved by every write; kept in the images, left out of `changes`.
-BOOKKEEPING = HOUSEKEEPING | {"version", "updated_at", "updated_by", "created_at", "created_by"}
+# change anyone made (the event counter, the actor stamped just before a delete, the dates of a
+# series that have a changed copy of their own).
+HOUSEKEEPING = frozenset({"event_count", "deleted_by", "deleted_at", "overrides"})
+# Moved by writes; kept in the images, left out of `changes` (the span index's key follows
+# the event's dates, which are in `changes` themselves).
+BOOKKEEPING = HOUSEKEEPING | {
+    "version",
+    "updated_at",
+    "updated_by",
+    "created_at",
+    "created_by",
+    "span_department",
+    "span_until",
+}
 
 UNKNOWN_ACTOR = "unknown"
 

@@ -6,14 +6,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from chalicelib.calendar.schedule import FIELDS as SCHEDULE_FIELDS
+from chalicelib.calendar.schedule import Schedule
 from chalicelib.errors import ValidationFailed
 from chalicelib.models import (
     DepartmentCreate,
     EventCreate,
     department_name_key,
+    is_calendar_date,
     is_valid_id,
     parse,
 )
+from chalicelib.repositories.events import checked
 from ops.migration.legacy import SourceRecord
 
 # Ids made for records that have none: the same content always gets the same id, so a
@@ -24,8 +28,13 @@ ID_NAMESPACE = uuid.UUID("6f1d3c2e-2b9a-5d4e-9c1f-0a7b3e5d8c21")
 # empty tables gives back the same items.
 HISTORY_FIELDS = frozenset({"updated_at", "version", "created_by", "updated_by"})
 DEPARTMENT_FIELDS = frozenset({"id", "name", "description", "created_at"}) | HISTORY_FIELDS
+# The parts of a series that only exist once it was changed through the API (an export keeps
+# them, so a changed occurrence comes back as one).
+OCCURRENCE_FIELDS = frozenset({"series_id", "occurrence_date", "overrides"})
 EVENT_FIELDS = (
-    frozenset({"id", "department_id", "event_date", "title", "time", "description", "created_at"})
+    frozenset({"id", "department_id", "title", "time", "description", "created_at"})
+    | frozenset(SCHEDULE_FIELDS)
+    | OCCURRENCE_FIELDS
     | HISTORY_FIELDS
 )
 
@@ -81,6 +90,15 @@ class EventRow:
     created_at: str | None
     where: str
     history: History = History()
+    schedule: Schedule | None = None
+    # series_id, occurrence_date, overrides, as an export carries them.
+    occurrence: tuple[tuple[str, Any], ...] = ()
+    # start_time came from reading the `time` text.
+    derived_time: bool = False
+
+    def __post_init__(self) -> None:
+        if self.schedule is None:
+            object.__setattr__(self, "schedule", Schedule(self.event_date))
 
 
 def validate_departments(
@@ -133,8 +151,16 @@ def validate_events(records: list[SourceRecord]) -> tuple[list[EventRow], list[R
                 raise _Invalid("department_id: is required, an id of letters, digits and ._:-")
             content = parse(
                 EventCreate,
-                _without(data, "id", "department_id", "created_at", *HISTORY_FIELDS),
+                _without(
+                    data,
+                    "id",
+                    "department_id",
+                    "created_at",
+                    *HISTORY_FIELDS,
+                    *OCCURRENCE_FIELDS,
+                ),
             )
+            schedule = checked(Schedule.of(content.model_dump()))
             fingerprint = json.dumps(
                 [
                     department_id,
@@ -155,6 +181,9 @@ def validate_events(records: list[SourceRecord]) -> tuple[list[EventRow], list[R
                 created_at=_timestamp(data),
                 where=source.where,
                 history=_history(data),
+                schedule=schedule,
+                occurrence=_occurrence(data),
+                derived_time=bool(content.start_time) and not data.get("start_time"),
             )
             key = (row.id, row.department_id)
             if key in keys:
@@ -169,6 +198,27 @@ def validate_events(records: list[SourceRecord]) -> tuple[list[EventRow], list[R
 
 class _Invalid(Exception):
     pass
+
+
+def _occurrence(data: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """What ties a changed occurrence to its series, checked as the API would have written it."""
+    found: list[tuple[str, Any]] = []
+    for name in ("series_id", "occurrence_date"):
+        value = data.get(name)
+        if value is None:
+            continue
+        valid = is_valid_id(value) if name == "series_id" else is_calendar_date(value)
+        if not isinstance(value, str) or not valid:
+            raise _Invalid(f"{name}: is not what the API writes there")
+        found.append((name, value))
+    overrides = data.get("overrides")
+    if overrides is not None:
+        if not isinstance(overrides, list) or not all(
+            isinstance(day, str) and is_calendar_date(day) for day in overrides
+        ):
+            raise _Invalid("overrides: must be a list of dates written YYYY-MM-DD")
+        found.append(("overrides", sorted(set(overrides))))
+    return tuple(found)
 
 
 def _fields(data: Any, allowed: frozenset[str]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 from chalicelib.dynamo import DynamoDBClient, error_code
 from chalicelib.models import department_name_key
 from chalicelib.repositories._common import utc_now
+from chalicelib.repositories.events import stored_event
 from chalicelib.settings import Settings
 from chalicelib.tables import table_definitions
 from ops.create_tables import ensure_tables
@@ -59,6 +60,8 @@ class Outcome:
     events: Tally = field(default_factory=Tally)
     rejects: list[Reject] = field(default_factory=list)
     mismatches: list[str] = field(default_factory=list)
+    # Events whose start time was read from their `time` text ("오후 3:00" → 15:00).
+    times_derived: int = 0
 
     @property
     def exit_code(self) -> int:
@@ -107,6 +110,8 @@ def migrate(
     known_departments = run.known_departments(event_rows, written_departments)
     written_events = run.events(event_rows, known_departments, _progress_bar(progress))
     _tally_line(outcome, "event", out, dry_run)
+    if outcome.times_derived:
+        out(f"🕒 시간 글에서 시작 시각을 읽은 일정: {outcome.times_derived}개")
     if not dry_run:
         counts = run.verify(written_departments, written_events, department_rows, event_rows)
         run.recount(counts)
@@ -235,6 +240,9 @@ class _Run:
             items[(row.id, row.department_id)] = self._event_item(row, current)
             self._item_line("✓", "event", row.title, "마이그레이션 완료")
         self.outcome.events.migrated = len(items)
+        self.outcome.times_derived = sum(
+            1 for row in placed if row.derived_time and (row.id, row.department_id) in items
+        )
         if not self.dry_run and items:
             with progress(len(items)) as advance:
                 self.store.put_many(self.settings.events_table, list(items.values()), advance)
@@ -356,15 +364,19 @@ class _Run:
         }
 
     def _event_item(self, row: EventRow, current: dict[str, Any] | None) -> dict[str, Any]:
-        return {
-            "id": row.id,
-            "department_id": row.department_id,
-            "event_date": row.event_date,
-            "title": row.title,
-            "time": row.time,
-            "description": row.description,
-            **self._stamps(row.created_at, row.history, current),
-        }
+        assert row.schedule is not None
+        return stored_event(
+            {
+                "id": row.id,
+                "department_id": row.department_id,
+                "title": row.title,
+                "time": row.time,
+                "description": row.description,
+                **dict(row.occurrence),
+                **self._stamps(row.created_at, row.history, current),
+            },
+            row.schedule,
+        )
 
     def _stamps(
         self, created_at: str | None, history: History, current: dict[str, Any] | None

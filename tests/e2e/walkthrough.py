@@ -25,6 +25,16 @@ def guide_walkthrough(stack: LocalStack) -> None:
         {"event_date": "2024-01-25", "title": "테스트 이벤트", "time": "오후 3:00"},
     )
     assert event.status == 201
+    # as sent, and the time text read as a time too
+    assert {k: event.json[k] for k in ("event_date", "title", "time")} == {
+        "event_date": "2024-01-25",
+        "title": "테스트 이벤트",
+        "time": "오후 3:00",
+    }
+    assert (event.json["start_time"], event.json["start"]) == (
+        "15:00",
+        "2024-01-25T15:00:00+09:00",
+    )
     assert event.headers["Location"] == f"/api/events/{qa['id']}/{event.json['id']}"
     # curl /api/events/<id>
     events = stack.request("GET", f"/api/events/{qa['id']}").json

@@ -15,7 +15,14 @@ from tests.conftest import PROJECT_DIR
 from tests.lambda_events import api_gateway_event, lambda_context
 
 POOL_ARN = "arn:aws:cognito-idp:ap-northeast-2:123456789012:userpool/ap-northeast-2_Abc123"
-PUBLIC_ROUTES = {"/api/health", "/api/openapi.json", "/api/docs", "/api/docs/{asset}"}
+PUBLIC_ROUTES = {
+    "/api/health",
+    "/api/openapi.json",
+    "/api/docs",
+    "/api/docs/{asset}",
+    # Calendar apps cannot sign requests: the feed's token is its key.
+    "/api/departments/{department_id}/calendar.ics",
+}
 
 
 def settings(**environ: str) -> Settings:

@@ -108,15 +108,43 @@ def test_a_table_with_other_keys_is_refused_naming_the_difference(dynamodb):
         run(dynamodb)
 
 
-def test_a_table_missing_its_index_is_refused_naming_the_index(dynamodb):
+def test_a_table_made_before_an_index_existed_gets_the_index_added(dynamodb):
+    # Given the events table as an earlier version made it: the date index only
     dynamodb.create_table(
-        TableName="departments",
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        TableName="events",
+        AttributeDefinitions=[
+            {"AttributeName": name, "AttributeType": "S"}
+            for name in ("id", "department_id", "event_date")
+        ],
+        KeySchema=[
+            {"AttributeName": "id", "KeyType": "HASH"},
+            {"AttributeName": "department_id", "KeyType": "RANGE"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "department-date-index",
+                "KeySchema": [
+                    {"AttributeName": "department_id", "KeyType": "HASH"},
+                    {"AttributeName": "event_date", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
         BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     )
-    with pytest.raises(TableMismatch, match="name-index"):
-        run(dynamodb)
+    # When create-tables adopts it
+    lines = run(dynamodb)
+    # Then the span index was added, and said so
+    assert "✓ events: 인덱스 department-span-index을 추가했습니다." in lines
+    table = dynamodb.describe_table(TableName="events")["Table"]
+    indexes = {i["IndexName"]: i for i in table["GlobalSecondaryIndexes"]}
+    assert indexes["department-span-index"]["KeySchema"] == [
+        {"AttributeName": "span_department", "KeyType": "HASH"},
+        {"AttributeName": "event_date", "KeyType": "RANGE"},
+    ]
+    # And a second run has nothing to add
+    assert not [line for line in run(dynamodb) if "인덱스" in line]
 
 
 class CreatingFirst:

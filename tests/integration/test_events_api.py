@@ -19,6 +19,13 @@ def test_create_returns_201_the_event_and_its_location(api, department):
     assert event["description"] == ""
     assert event["version"] == 1
     assert reply.headers["Location"] == f"/api/events/{department['id']}/{event['id']}"
+    # The time text also reads as a time: the event is timed, in Seoul by default.
+    assert event["start_time"] == "15:00"
+    assert event["all_day"] is False
+    assert event["start"] == "2024-01-25T15:00:00+09:00"
+    assert event["timezone"] == "Asia/Seoul"
+    # A write's answer also lists the timed events it overlaps; a read is the event alone.
+    assert event.pop("conflicts") == []
     assert api.get(reply.headers["Location"]).json == event
 
 

@@ -13,6 +13,7 @@ ROUTES_WITH_A_BODY = [
     ("PATCH", f"/api/departments/{DEPARTMENT}", {"description": "품질 보증"}),
     ("POST", f"/api/events/{DEPARTMENT}", NEW_EVENT),
     ("PATCH", f"/api/events/{DEPARTMENT}/{EVENT}", {"time": "오후 4:00"}),
+    ("PATCH", f"/api/events/{DEPARTMENT}/{EVENT}/occurrences/2024-01-23", {"title": "회의"}),
 ]
 ROUTES_WITHOUT_A_BODY = [
     ("GET", "/api/health"),
@@ -26,6 +27,9 @@ ROUTES_WITHOUT_A_BODY = [
     ("GET", f"/api/departments/{DEPARTMENT}/history"),
     ("GET", "/api/audit?date=2024-01-20"),
     ("GET", f"/api/departments/{DEPARTMENT}/notifications"),
+    ("DELETE", f"/api/events/{DEPARTMENT}/{EVENT}/occurrences/2024-01-23"),
+    ("POST", f"/api/departments/{DEPARTMENT}/feed-token"),
+    ("GET", f"/api/departments/{DEPARTMENT}/calendar.ics?token=abc"),
 ]
 HISTORY_ROUTES = [
     "/api/events/{department_id}/{event_id}/history",
@@ -74,6 +78,8 @@ def test_a_body_that_is_not_json_is_415_on_every_route_that_takes_a_body(api, me
         ("DELETE", f"/api/departments/{DEPARTMENT}", None),
         ("PATCH", f"/api/events/{DEPARTMENT}/{EVENT}", {"title": "x"}),
         ("DELETE", f"/api/events/{DEPARTMENT}/{EVENT}", None),
+        ("PATCH", f"/api/events/{DEPARTMENT}/{EVENT}/occurrences/2024-01-23", {"title": "x"}),
+        ("DELETE", f"/api/events/{DEPARTMENT}/{EVENT}/occurrences/2024-01-23", None),
     ],
 )
 def test_an_if_match_that_is_no_etag_is_400_on_every_conditional_write(api, method, path, body):

@@ -235,3 +235,47 @@ def test_json_lines_hold_one_item_per_line_whatever_the_text(api, tables, tmp_pa
     audit = list(read_json_lines(tmp_path / "audit.jsonl"))
     titles = [e["new_image"]["title"] for e in audit if "title" in e.get("new_image", {})]
     assert [t.encode() for t in titles] == [title.encode()]
+
+
+def test_a_calendar_with_series_and_changed_occurrences_survives_export_and_migrate(
+    api, tables, tmp_path
+):
+    # Given a department with a timed multi-day event, a weekly series in New York with an
+    # exdate, and one occurrence of it moved
+    department = api.department(name="해외영업팀")
+    api.event(
+        department["id"],
+        event_date="2026-05-04",
+        end_date="2026-05-06",
+        start_time="09:00",
+        end_time="18:00",
+        title="전시회",
+    )
+    series = api.event(
+        department["id"],
+        event_date="2026-01-05",
+        title="Weekly sync",
+        start_time="09:00",
+        timezone="America/New_York",
+        recurrence="FREQ=WEEKLY;BYDAY=MO;COUNT=20",
+        exdates=["2026-02-16"],
+    )
+    moved = api.patch(
+        f"/api/events/{department['id']}/{series['id']}/occurrences/2026-03-09",
+        {"start_time": "10:00"},
+    )
+    assert moved.status == 200
+    year = f"/api/events/{department['id']}?from=2026-01-01&to=2026-12-31&limit=100"
+    before = api.get(year).json
+    original = tables_content(tables)
+    # When it is exported, the tables dropped, and the export migrated back
+    export(tables, get_settings(), tmp_path, progress=False)
+    for name in tables.list_tables()["TableNames"]:
+        tables.delete_table(TableName=name)
+    assert quiet_migrate(tables, tmp_path) == 0
+    # Then the tables hold the same items (span index keys and series bookkeeping included),
+    # and the year lists the same occurrences
+    assert tables_content(tables) == original
+    assert api.get(year).json == before
+    # (COUNT=20 less the exdate, the moved one among them, and the exhibition)
+    assert len(before["items"]) == 19 + 1

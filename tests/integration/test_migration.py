@@ -86,6 +86,11 @@ def test_the_guides_files_migrate_and_verify(dynamodb, files):
     assert stored["created_at"] == {"S": "2024-01-15T09:00:00Z"}
     assert stored["created_by"] == {"S": "migration"}
     assert stored["version"] == {"N": "1"}
+    # "오후 3:00" reads as a time, as it would through the API; the run says how many did
+    assert stored["start_time"] == {"S": "15:00"}
+    assert stored["timezone"] == {"S": "Asia/Seoul"}
+    assert outcome.times_derived == 1
+    assert "🕒 시간 글에서 시작 시각을 읽은 일정: 1개" in lines
 
 
 def test_the_api_serves_migrated_data_and_its_rules_hold(dynamodb, files, api_on):

@@ -216,7 +216,14 @@ def test_prod_api_routes_carry_the_iam_authorizer_and_only_health_and_docs_are_p
     template, _ = built
     api = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
     assert api["securityDefinitions"]["sigv4"]["x-amazon-apigateway-authtype"] == "awsSigv4"
-    public = {"/api/health", "/api/openapi.json", "/api/docs", "/api/docs/{asset}"}
+    public = {
+        "/api/health",
+        "/api/openapi.json",
+        "/api/docs",
+        "/api/docs/{asset}",
+        # Calendar apps cannot sign requests: the feed's token is its key.
+        "/api/departments/{department_id}/calendar.ics",
+    }
     guarded = []
     for path, operations in api["paths"].items():
         for method, operation in operations.items():
@@ -226,4 +233,5 @@ def test_prod_api_routes_carry_the_iam_authorizer_and_only_health_and_docs_are_p
                 assert operation["security"] == [{"sigv4": []}], (method, path)
                 guarded.append(f"{method.upper()} {path}")
     assert "POST /api/events/{department_id}" in guarded
-    assert len(guarded) == 14
+    # 14 data routes, then the occurrences' PATCH and DELETE, the feed token and the holidays
+    assert len(guarded) == 18

@@ -50,7 +50,11 @@ def test_event_changes_become_history_and_notifications(api, tables, invoke):
     history = api.get(f"/api/events/{department['id']}/{event['id']}/history").json["items"]
     assert [entry["action"] for entry in history] == ["REMOVE", "MODIFY", "INSERT"]
     assert [entry["actor"] for entry in history] == ["park", "lee", "kim"]
-    assert history[1]["changes"] == {"time": {"old": "오후 3:00", "new": "오후 4:00"}}
+    # (the start time read from the time text moved with it)
+    assert history[1]["changes"] == {
+        "time": {"old": "오후 3:00", "new": "오후 4:00"},
+        "start_time": {"old": "15:00", "new": "16:00"},
+    }
     assert history[1]["new_image"]["time"] == "오후 4:00"
     assert history[1]["new_image"]["version"] == 2  # a number, not a Decimal string
     # And the department has exactly three notifications, in Korean

@@ -103,8 +103,24 @@ def test_partial_update_refuses_null():
 
 
 def test_partial_update_reports_only_the_fields_given():
+    update = parse(EventUpdate, {"description": "회의실 B"})
+    assert update.changes() == {"description": "회의실 B"}
+
+
+def test_a_time_text_that_reads_as_a_time_also_sets_the_times():
+    # Given a PATCH of the time text alone
     update = parse(EventUpdate, {"time": "오후 4:00"})
-    assert update.changes() == {"time": "오후 4:00"}
+    # Then the start follows it, and an end from before is dropped ("" removes it)
+    assert update.changes() == {"time": "오후 4:00", "start_time": "16:00", "end_time": ""}
+    # And a range gives both
+    ranged = parse(EventUpdate, {"time": "오후 3시~5시"})
+    assert ranged.changes() == {"time": "오후 3시~5시", "start_time": "15:00", "end_time": "17:00"}
+
+
+def test_text_that_is_not_a_time_leaves_the_times_alone():
+    assert parse(EventUpdate, {"time": "점심 이후"}).changes() == {"time": "점심 이후"}
+    created = parse(EventCreate, {"event_date": "2024-01-25", "title": "회의", "time": "미정"})
+    assert created.start_time == ""
 
 
 @pytest.mark.parametrize(

@@ -29,16 +29,23 @@ def test_events_table_matches_the_guide():
         {"AttributeName": "id", "KeyType": "HASH"},
         {"AttributeName": "department_id", "KeyType": "RANGE"},
     ]
-    (index,) = events["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == "department-date-index"
-    assert index["KeySchema"] == [
+    by_date, spans = events["GlobalSecondaryIndexes"]
+    assert by_date["IndexName"] == "department-date-index"
+    assert by_date["KeySchema"] == [
         {"AttributeName": "department_id", "KeyType": "HASH"},
+        {"AttributeName": "event_date", "KeyType": "RANGE"},
+    ]
+    # Sparse: only multi-day and recurring events carry span_department.
+    assert spans["IndexName"] == "department-span-index"
+    assert spans["KeySchema"] == [
+        {"AttributeName": "span_department", "KeyType": "HASH"},
         {"AttributeName": "event_date", "KeyType": "RANGE"},
     ]
     assert {a["AttributeName"] for a in events["AttributeDefinitions"]} == {
         "id",
         "department_id",
         "event_date",
+        "span_department",
     }
     assert events["StreamSpecification"]["StreamEnabled"] is True
 

@@ -1,5 +1,5 @@
 """Operations CLI: `python manage.py create-tables | migrate | export | serve | stream-worker
-| deploy | package | policies`.
+| deploy | package | policies | client-csharp`.
 
 Loads `.env` (local settings, never used by the Lambda code) and turns the failures an operator
 can fix into one line that says what to do.
@@ -90,6 +90,15 @@ def _parser() -> argparse.ArgumentParser:
         "export", help="write departments.json, events.json (migrate's shape) and audit.jsonl"
     )
     export.add_argument("--out", type=Path, required=True, help="folder to write into")
+    client = commands.add_parser(
+        "client-csharp", help="generate the API's C# client from its OpenAPI document"
+    )
+    client.add_argument(
+        "--out",
+        type=Path,
+        default=Path("build/clients/csharp"),
+        help="folder to write into, replacing an earlier client (default: build/clients/csharp)",
+    )
     return parser
 
 
@@ -121,6 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "stream-worker": _stream_worker,
         "serve": _serve,
         "recount": _recount,
+        "client-csharp": _client_csharp,
     }
     try:
         return commands[args.command](args)
@@ -239,6 +249,16 @@ def _recount(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    return 0
+
+
+def _client_csharp(args: argparse.Namespace) -> int:
+    from app import app
+    from chalicelib.api.openapi import build_document
+    from ops.client_csharp import PACKAGE_NAME, TARGET_FRAMEWORK, generate_csharp_client
+
+    out = generate_csharp_client(build_document(app), args.out)
+    print(f"✓ C# 클라이언트 ({PACKAGE_NAME}, {TARGET_FRAMEWORK}): {out}")
     return 0
 
 

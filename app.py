@@ -6,6 +6,7 @@ from chalice.app import Chalice, ConvertToMiddleware, DynamoDBEvent
 
 from chalicelib.api.access import allowed_origins, cors_middleware, register_preflights
 from chalicelib.api.calendar_feed import calendar
+from chalicelib.api.changes import changes
 from chalicelib.api.departments import departments
 from chalicelib.api.docs import docs
 from chalicelib.api.events import events
@@ -13,6 +14,7 @@ from chalicelib.api.health import health
 from chalicelib.api.history import history
 from chalicelib.api.http import chalice_errors_as_ours
 from chalicelib.api.request_ids import correlate_requests
+from chalicelib.api.web import web
 from chalicelib.observability import logger, metrics
 from chalicelib.settings import get_settings
 from chalicelib.tracing import tracing_middleware
@@ -35,7 +37,10 @@ app.register_blueprint(departments, url_prefix="/api")
 app.register_blueprint(events, url_prefix="/api")
 app.register_blueprint(history, url_prefix="/api")
 app.register_blueprint(calendar, url_prefix="/api")
+app.register_blueprint(changes, url_prefix="/api")
 app.register_blueprint(docs, url_prefix="/api")
+# The calendar page, at the root: people open the app's address itself.
+app.register_blueprint(web)
 
 # Stream ARNs come from the stage's environment (the Chalice CLI sets it before importing
 # this file); with none set they name the tables, so `import app` works anywhere.

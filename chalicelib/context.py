@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from chalicelib.dynamo import DynamoDBClient, make_client
+from chalicelib.repositories.change_feed import ChangeFeed
 from chalicelib.repositories.changes import ChangeRepository
 from chalicelib.repositories.departments import DepartmentRepository
 from chalicelib.repositories.events import EventRepository
@@ -18,6 +19,7 @@ class Context:
     departments: DepartmentRepository
     events: EventRepository
     changes: ChangeRepository
+    change_feed: ChangeFeed
 
 
 @cache
@@ -30,6 +32,7 @@ def get_context() -> Context:
         departments=DepartmentRepository(client, settings),
         events=EventRepository(client, settings),
         changes=ChangeRepository(client, settings),
+        change_feed=ChangeFeed(client, settings.audit_table),
     )
 
 

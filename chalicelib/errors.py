@@ -71,6 +71,13 @@ class OccurrenceNotFound(NotFound):
         super().__init__(f"Event '{series_id}' has no occurrence on {day}.")
 
 
+class SyncTokenExpired(DomainError):
+    """The change feed cannot continue from this token: start over without it."""
+
+    status = 410
+    code = "sync_token_expired"
+
+
 class Conflict(DomainError):
     status = 409
     code = "conflict"

@@ -448,6 +448,23 @@ class Notification(_Output):
     sequence_number: str
 
 
+class EventChange(_Output):
+    """One event's change since a sync token: its last, if it changed several times."""
+
+    type: str = Field(description='"created", "changed" or "deleted"')
+    id: str
+    event: Event | None = Field(description="the event as it is now; null when deleted")
+
+
+class ChangePage(_Output):
+    """The change feed's answer: without `since`, every event as stored (`items`); with it,
+    what changed since (`changes`). Either way the `sync_token` to send next time."""
+
+    items: list[Event]
+    changes: list[EventChange]
+    sync_token: str
+
+
 class AuditPage(_Output):
     items: list[AuditEntry]
     next_token: str | None

@@ -89,6 +89,8 @@ EVENT_DATE_INDEX = "department-date-index"
 # a listing finds every one that reaches into its dates in one small Query.
 EVENT_SPAN_INDEX = "department-span-index"
 AUDIT_DATE_INDEX = "date-index"
+# A department's changes in the order they happened: what its change feed reads.
+AUDIT_DEPARTMENT_INDEX = "department-changes-index"
 
 
 def table_definitions(settings: Settings) -> list[TableDefinition]:
@@ -126,7 +128,10 @@ def table_definitions(settings: Settings) -> list[TableDefinition]:
             name=settings.audit_table,
             partition_key="entity_key",
             sort_key="change_key",
-            indexes=(Index(AUDIT_DATE_INDEX, partition_key="date", sort_key="change_key"),),
+            indexes=(
+                Index(AUDIT_DATE_INDEX, partition_key="date", sort_key="change_key"),
+                Index(AUDIT_DEPARTMENT_INDEX, partition_key="department_id", sort_key="change_key"),
+            ),
         ),
         # The department inbox: one notification per visible event change.
         TableDefinition(

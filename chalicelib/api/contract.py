@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from chalicelib.api.docs import SWAGGER_UI_ASSETS
+from chalicelib.api.web import PAGE_ASSETS
 from chalicelib.models import (
     DESCRIPTION_MAX,
     ID_PATTERN,
@@ -20,6 +21,7 @@ from chalicelib.models import (
     TIME_MAX,
     TITLE_MAX,
     AuditPage,
+    ChangePage,
     Department,
     DepartmentCreate,
     DepartmentPage,
@@ -59,7 +61,7 @@ of creating a second item.
 **Authentication**: none locally and in open stages. In the prod stage the data routes require
 AWS IAM (SigV4-signed requests) or a Cognito user pool ID token, as the stage is configured, and
 this document, served there, lists that requirement on each of them; the health check, this
-document and the docs page stay public."""
+document, the docs page and the calendar page's files stay public."""
 
 
 class Health(BaseModel):
@@ -165,6 +167,12 @@ PARAMETERS: Mapping[str, Parameter] = {
         {"type": "string", "enum": ["holidays"]},
         "`holidays`: add Korean public holidays of last year to two years ahead.",
     ),
+    "since": Parameter(
+        "query",
+        {"type": "string", "maxLength": 4096},
+        "The `sync_token` of the previous answer. Without it: every event as stored, and a "
+        "token to continue from.",
+    ),
     "If-None-Match": Parameter(
         "header",
         {"type": "string"},
@@ -200,6 +208,7 @@ PATH_PARAMETERS: Mapping[str, Mapping[str, Any]] = {
     "event_id": {"type": "string", "pattern": f"^{ID_PATTERN}$"},
     "occurrence_date": {"type": "string", "format": "date"},
     "asset": {"type": "string", "enum": sorted(SWAGGER_UI_ASSETS)},
+    "file": {"type": "string", "enum": sorted(PAGE_ASSETS)},
 }
 
 RESPONSE_HEADERS: Mapping[str, Mapping[str, Any]] = {
@@ -233,6 +242,8 @@ EVERY_RESPONSE_HEADERS = ("X-Request-Id",)
 # Why a status is answered, unless an operation says more precisely.
 STATUS_REASONS: Mapping[int, str] = {
     304: "Not modified since the ETag in If-None-Match: no body.",
+    410: "The sync token is too old (7 days) or of another department (`sync_token_expired`): "
+    "read everything again, without `since`.",
     400: "Bad input: the body, a query parameter or a header is invalid (`invalid_request`, "
     "`validation_error`, `invalid_next_token`); `fields` names each one.",
     404: "No such item (`department_not_found`, `event_not_found`), or an id no item can "
@@ -496,6 +507,18 @@ OPERATIONS: Mapping[str, Operation] = {
         parameters=("date", *_PAGING),
         errors=(400, 503),
     ),
+    "department_changes": Operation(
+        "history",
+        "A department's events, then only what changed since (a sync token), for clients "
+        "that keep a copy",
+        answer=ChangePage,
+        parameters=("since",),
+        errors=(400, 404, 410, 503),
+        reasons={
+            400: "`since` is not a token this feed gave, or was altered (`invalid_request`).",
+            404: "No such department (only when reading without `since`).",
+        },
+    ),
     "department_notifications": Operation(
         "history",
         "A department's inbox: what it was told about its events, newest first",
@@ -522,6 +545,22 @@ OPERATIONS: Mapping[str, Operation] = {
         errors=(404,),
         reasons={404: "No such file (`not_found`)."},
     ),
+    "calendar_page": Operation(
+        "page",
+        "The calendar page: departments and their events by month, week or list, kept live",
+        answer={"type": "string"},
+        media_types=("text/html",),
+        errors=(404,),
+        reasons={404: "The page was not built into this deployment (`not_found`)."},
+    ),
+    "calendar_page_asset": Operation(
+        "page",
+        "A file the calendar page loads (its script and styles)",
+        answer={"type": "string"},
+        media_types=("text/javascript", "text/css"),
+        errors=(404,),
+        reasons={404: "No such file (`not_found`)."},
+    ),
 }
 
 TAGS: Mapping[str, str] = {
@@ -531,6 +570,8 @@ TAGS: Mapping[str, str] = {
     "calendar": "The calendar outside the API: iCalendar feeds and public holidays.",
     "health": "Readiness.",
     "documentation": "This document and a page to read it.",
+    "page": "The calendar page people open at the app's address, and its files. It calls the "
+    "API from the browser, so the data routes' authentication still applies to it.",
 }
 
 # In stages that require authentication (REQUIRE_AUTH) the data routes carry a Chalice

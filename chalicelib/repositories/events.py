@@ -94,13 +94,7 @@ class EventRepository:
             [
                 # The department must exist, and its event counter moves with this create.
                 self._count_events(department_id, +1),
-                {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": to_item(item),
-                        **condition("attribute_not_exists(id)"),
-                    }
-                },
+                _put(self._table, item, condition("attribute_not_exists(id)")),
             ],
             answer,
             request,

@@ -245,3 +245,32 @@ def test_a_second_stack_on_the_same_data_is_refused_in_one_line(tmp_path):
         assert first.request("GET", "/api/health").status == 200
     finally:
         first.stop()
+
+
+def test_the_change_feed_sees_a_change_made_anywhere_within_seconds(stack):
+    # Given a client that read the 개발팀 calendar in full, once the sample data's own changes
+    # were recorded (a change recorded after a first read is delivered again, at worst)
+    names = {d["name"]: d for d in stack.request("GET", "/api/departments").json["items"]}
+    department_id = names["개발팀"]["id"]
+    (meeting,) = stack.request("GET", f"/api/events/{department_id}").json["items"]
+    history = f"/api/events/{department_id}/{meeting['id']}/history"
+    assert eventually(lambda: stack.request("GET", history).json["items"])
+    feed = f"/api/departments/{department_id}/changes"
+    first = stack.request("GET", feed).json
+    assert "팀 회의" in [item["title"] for item in first["items"]]
+    # When someone else creates an event, and the client polls with its token
+    created = stack.request(
+        "POST", f"/api/events/{department_id}", {"event_date": "2024-01-22", "title": "코드 리뷰"}
+    ).json
+    started = time.monotonic()
+
+    def new_changes() -> list[dict[str, object]]:
+        changes: list[dict[str, object]] = stack.request(
+            "GET", f"{feed}?since={first['sync_token']}"
+        ).json["changes"]
+        return changes
+
+    changes = eventually(new_changes, timeout=10)
+    # Then the feed gives exactly that change, through the stream consumer, in a few seconds
+    assert [(c["type"], c["id"]) for c in changes] == [("created", created["id"])]
+    assert time.monotonic() - started < 5

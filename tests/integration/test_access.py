@@ -20,6 +20,9 @@ PUBLIC_ROUTES = {
     "/api/openapi.json",
     "/api/docs",
     "/api/docs/{asset}",
+    # The calendar page is static; the API calls it makes are what is guarded.
+    "/",
+    "/app/{file}",
     # Calendar apps cannot sign requests: the feed's token is its key.
     "/api/departments/{department_id}/calendar.ics",
 }
@@ -105,7 +108,7 @@ def test_with_authentication_on_every_data_route_carries_the_authorizer(environ,
         check=True,
     )
     routes: dict[str, dict[str, str | None]] = json.loads(result.stdout)
-    # Then every data route is guarded, and only health and the API description are public;
+    # Then every data route is guarded; only health, the API description and the page are public;
     # the CORS preflights are open too, since browsers send them without credentials
     for path, views in routes.items():
         for method, authorizer in views.items():

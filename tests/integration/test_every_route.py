@@ -30,6 +30,7 @@ ROUTES_WITHOUT_A_BODY = [
     ("DELETE", f"/api/events/{DEPARTMENT}/{EVENT}/occurrences/2024-01-23"),
     ("POST", f"/api/departments/{DEPARTMENT}/feed-token"),
     ("GET", f"/api/departments/{DEPARTMENT}/calendar.ics?token=abc"),
+    ("GET", f"/api/departments/{DEPARTMENT}/changes"),
 ]
 HISTORY_ROUTES = [
     "/api/events/{department_id}/{event_id}/history",

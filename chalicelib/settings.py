@@ -1,9 +1,15 @@
-"""Environment → typed settings. Read once per Lambda container (the environment is fixed there)."""
+"""Environment → typed settings. Read once per Lambda container (the environment is fixed there).
+
+Each setting names the environment variables it is read from on its own field, so the list of
+everything the app reads (`ENVIRONMENT_VARIABLES`) follows the model: the tests and the bench
+clear exactly that list, and a new setting cannot be forgotten there.
+"""
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from functools import cache
+from typing import Any, Final, Literal
 
 DEFAULT_REGION = "ap-northeast-2"
 
@@ -15,73 +21,133 @@ def placeholder_stream_arn(region: str, table: str) -> str:
 
 
 class UnsafeConfiguration(ValueError):
-    """Settings that would open the API wider than intended."""
+    """Settings refused rather than guessed at: read the wrong way, they could open the API
+    wider than intended."""
+
+
+def _env(*variables: str) -> dict[str, Any]:
+    """A field's metadata: the environment variables it is read from (the first set wins)."""
+    return {"variables": variables}
 
 
 @dataclass(frozen=True)
 class Settings:
-    region: str
-    departments_table: str
-    events_table: str
-    department_names_table: str
-    audit_table: str
-    notifications_table: str
-    deliveries_table: str
-    failed_records_table: str
-    idempotency_table: str
-    stream_checkpoints_table: str
-    events_stream_arn: str
-    departments_stream_arn: str
-    notify_sns_topic_arn: str | None
-    notify_webhook_url: str | None
+    region: str = field(metadata=_env("AWS_REGION", "AWS_DEFAULT_REGION"))
+    departments_table: str = field(metadata=_env("DEPARTMENTS_TABLE"))
+    events_table: str = field(metadata=_env("EVENTS_TABLE"))
+    department_names_table: str = field(metadata=_env("DEPARTMENT_NAMES_TABLE"))
+    audit_table: str = field(metadata=_env("AUDIT_TABLE"))
+    notifications_table: str = field(metadata=_env("NOTIFICATIONS_TABLE"))
+    deliveries_table: str = field(metadata=_env("DELIVERIES_TABLE"))
+    failed_records_table: str = field(metadata=_env("FAILED_RECORDS_TABLE"))
+    idempotency_table: str = field(metadata=_env("IDEMPOTENCY_TABLE"))
+    stream_checkpoints_table: str = field(metadata=_env("STREAM_CHECKPOINTS_TABLE"))
+    events_stream_arn: str = field(metadata=_env("EVENTS_STREAM_ARN"))
+    departments_stream_arn: str = field(metadata=_env("DEPARTMENTS_STREAM_ARN"))
+    notify_sns_topic_arn: str | None = field(metadata=_env("NOTIFY_SNS_TOPIC_ARN"))
+    notify_webhook_url: str | None = field(metadata=_env("NOTIFY_WEBHOOK_URL"))
     # Who may call: REQUIRE_AUTH puts an authorizer on every data route (Cognito when a user
     # pool is named, else IAM); without it the API is open (local stack, dev).
-    require_auth: bool = False
-    cognito_user_pool_arn: str | None = None
+    require_auth: bool = field(default=False, metadata=_env("REQUIRE_AUTH"))
+    cognito_user_pool_arn: str | None = field(default=None, metadata=_env("COGNITO_USER_POOL_ARN"))
     # Browser origins allowed to call the API ("*" only where no authentication is required).
-    cors_allowed_origins: tuple[str, ...] = ()
+    cors_allowed_origins: tuple[str, ...] = field(default=(), metadata=_env("CORS_ALLOWED_ORIGINS"))
+    # The app's own X-Ray subsegments (chalicelib/tracing.py), for stages Chalice traces.
+    tracing: bool = field(default=False, metadata=_env("TRACING_ENABLED"))
+
+    def __post_init__(self) -> None:
+        # Combinations that would leave the API more open than the operator meant. Checked
+        # here, so every reader of settings (app, deploy, package) refuses them alike.
+        if self.require_auth and "*" in self.cors_allowed_origins:
+            raise UnsafeConfiguration(
+                f"{variable('cors_allowed_origins')} must list the web origins, not '*', when "
+                f"{variable('require_auth')} is on: any web page could then drive a signed-in "
+                "user's browser against the API."
+            )
+        if self.cognito_user_pool_arn and not self.require_auth:
+            raise UnsafeConfiguration(
+                f"{variable('cognito_user_pool_arn')} names a user pool but "
+                f"{variable('require_auth')} is off: the API would stay open. Turn it on, or "
+                "leave the pool out."
+            )
+
+    @property
+    def authorizer(self) -> Literal["iam", "cognito"] | None:
+        """How callers prove who they are: None (an open API), a Cognito user's ID token when
+        a user pool is named, else an AWS SigV4 signature (IAM)."""
+        if not self.require_auth:
+            return None
+        return "cognito" if self.cognito_user_pool_arn else "iam"
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> "Settings":
         env = os.environ if environ is None else environ
 
-        def value(name: str, default: str) -> str:
-            return env.get(name) or default
+        def read(attribute: str) -> str:
+            """The first of the setting's variables that is set and not empty, else ''."""
+            return next((env[name] for name in _VARIABLES[attribute] if env.get(name)), "")
 
-        region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
-        departments = value("DEPARTMENTS_TABLE", "departments")
-        events = value("EVENTS_TABLE", "events")
+        def switch(attribute: str) -> bool:
+            return _switch(variable(attribute), read(attribute))
+
+        region = read("region") or DEFAULT_REGION
+        departments = read("departments_table") or "departments"
+        events = read("events_table") or "events"
         return cls(
             region=region,
             departments_table=departments,
             events_table=events,
-            department_names_table=value("DEPARTMENT_NAMES_TABLE", "departments-names"),
-            audit_table=value("AUDIT_TABLE", "events-audit"),
-            notifications_table=value("NOTIFICATIONS_TABLE", "events-notifications"),
-            deliveries_table=value("DELIVERIES_TABLE", "events-notification-deliveries"),
-            failed_records_table=value("FAILED_RECORDS_TABLE", "events-failed-records"),
-            idempotency_table=value("IDEMPOTENCY_TABLE", "events-idempotency"),
-            stream_checkpoints_table=value("STREAM_CHECKPOINTS_TABLE", "events-stream-checkpoints"),
-            events_stream_arn=value("EVENTS_STREAM_ARN", placeholder_stream_arn(region, events)),
-            departments_stream_arn=value(
-                "DEPARTMENTS_STREAM_ARN", placeholder_stream_arn(region, departments)
+            department_names_table=read("department_names_table") or "departments-names",
+            audit_table=read("audit_table") or "events-audit",
+            notifications_table=read("notifications_table") or "events-notifications",
+            deliveries_table=read("deliveries_table") or "events-notification-deliveries",
+            failed_records_table=read("failed_records_table") or "events-failed-records",
+            idempotency_table=read("idempotency_table") or "events-idempotency",
+            stream_checkpoints_table=(
+                read("stream_checkpoints_table") or "events-stream-checkpoints"
             ),
-            notify_sns_topic_arn=env.get("NOTIFY_SNS_TOPIC_ARN") or None,
-            notify_webhook_url=env.get("NOTIFY_WEBHOOK_URL") or None,
-            require_auth=_switch(env, "REQUIRE_AUTH"),
-            cognito_user_pool_arn=env.get("COGNITO_USER_POOL_ARN") or None,
-            cors_allowed_origins=tuple(
-                origin.strip().rstrip("/")
-                for origin in env.get("CORS_ALLOWED_ORIGINS", "").split(",")
-                if origin.strip()
+            events_stream_arn=(read("events_stream_arn") or placeholder_stream_arn(region, events)),
+            departments_stream_arn=(
+                read("departments_stream_arn") or placeholder_stream_arn(region, departments)
             ),
+            notify_sns_topic_arn=read("notify_sns_topic_arn") or None,
+            notify_webhook_url=read("notify_webhook_url") or None,
+            require_auth=switch("require_auth"),
+            cognito_user_pool_arn=read("cognito_user_pool_arn") or None,
+            cors_allowed_origins=cors_origins(read("cors_allowed_origins")),
+            tracing=switch("tracing"),
         )
 
 
-def _switch(env: Mapping[str, str], name: str) -> bool:
+_VARIABLES: Final[Mapping[str, tuple[str, ...]]] = {
+    setting.name: setting.metadata["variables"] for setting in fields(Settings)
+}
+# Every environment variable the settings read, in the order of the fields.
+ENVIRONMENT_VARIABLES: Final[tuple[str, ...]] = tuple(
+    name for names in _VARIABLES.values() for name in names
+)
+
+
+def variables(attribute: str) -> tuple[str, ...]:
+    """The environment variables a setting is read from, the first that is set winning."""
+    return _VARIABLES[attribute]
+
+
+def variable(attribute: str) -> str:
+    """The environment variable a setting is read from (the first, where there are several)."""
+    return _VARIABLES[attribute][0]
+
+
+def cors_origins(text: str) -> tuple[str, ...]:
+    """CORS_ALLOWED_ORIGINS as the app compares origins: comma-separated, trailing slash off
+    (browsers send an Origin without one)."""
+    return tuple(origin.strip().rstrip("/") for origin in text.split(",") if origin.strip())
+
+
+def _switch(name: str, text: str) -> bool:
     """An on/off setting. Anything else is refused rather than read as off: a misspelt
     REQUIRE_AUTH must not leave a stage open."""
-    value = env.get(name, "").strip()
+    value = text.strip()
     if value.lower() in ("true", "1", "yes", "on"):
         return True
     if value.lower() in ("", "false", "0", "no", "off"):

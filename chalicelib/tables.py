@@ -33,6 +33,9 @@ class TableDefinition:
     sort_key: str | None = None
     indexes: tuple[Index, ...] = field(default=())
     stream: bool = False
+    # The app's function (app.py) that consumes the stream: what the deployment wires to it,
+    # names its alarms after, and lists in the stage config.
+    stream_handler: str | None = None
     # An epoch-seconds attribute after which DynamoDB may delete the item (Time to Live).
     ttl_attribute: str | None = None
 
@@ -102,6 +105,7 @@ def table_definitions(settings: Settings) -> list[TableDefinition]:
             partition_key="id",
             indexes=(Index(DEPARTMENT_NAME_INDEX, partition_key="name"),),
             stream=True,
+            stream_handler="on_department_change",
         ),
         TableDefinition(
             role="events",
@@ -113,6 +117,7 @@ def table_definitions(settings: Settings) -> list[TableDefinition]:
                 Index(EVENT_SPAN_INDEX, partition_key="span_department", sort_key="event_date"),
             ),
             stream=True,
+            stream_handler="on_event_change",
         ),
         # One item per claimed department name (normalised), so uniqueness is enforced by a
         # conditional write inside the same transaction as the department itself.
@@ -161,6 +166,15 @@ def table_definitions(settings: Settings) -> list[TableDefinition]:
             ttl_attribute="expires_at",
         ),
     ]
+
+
+def stream_handlers(settings: Settings) -> dict[str, TableDefinition]:
+    """Each stream handler's name → the table whose stream it consumes, in creation order."""
+    return {
+        definition.stream_handler: definition
+        for definition in table_definitions(settings)
+        if definition.stream_handler is not None
+    }
 
 
 def stream_checkpoints_table(settings: Settings) -> TableDefinition:

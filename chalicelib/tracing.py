@@ -1,25 +1,23 @@
 """AWS X-Ray tracing (Powertools Tracer), for the stages that switch it on.
 
 A stage turns tracing on with `"xray": true` (Lambda active tracing and API Gateway tracing,
-set up by Chalice) and TRACING_ENABLED=true in its environment (this module). With it off,
+set up by Chalice) and TRACING_ENABLED=true in its environment (`Settings.tracing`). With it off,
 nothing of X-Ray is imported: Tracer needs aws-xray-sdk even when disabled, and loading it
 would cost every cold start. With it on, each invocation of the API and of the stream
 handlers runs in a subsegment, and every botocore call (DynamoDB, SNS) gets its own.
 """
 
-import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from chalice.app import Request
 
 from chalicelib.observability import SERVICE, logger
+from chalicelib.settings import Settings, variable
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
-
-TRACING_VARIABLE = "TRACING_ENABLED"
 
 Middleware = Callable[[Any, Callable[[Any], Any]], Any]
 
@@ -27,18 +25,13 @@ Middleware = Callable[[Any, Callable[[Any], Any]], Any]
 _NOT_IN_XRAY_NAMES = re.compile(r"[^\w\s.:/%&#=+\\\-@]")
 
 
-def tracing_enabled(environ: Mapping[str, str] | None = None) -> bool:
-    env = os.environ if environ is None else environ
-    return env.get(TRACING_VARIABLE, "").strip().lower() in ("true", "1", "yes", "on")
-
-
-def tracing_middleware(environ: Mapping[str, str] | None = None) -> Middleware | None:
+def tracing_middleware(settings: Settings) -> Middleware | None:
     """Chalice middleware that traces each invocation, or None when tracing is off.
 
     Also None, with an error logged, when tracing is on but the X-Ray SDK is not in the
     deployment (a plain `chalice deploy` skips the vendoring `make deploy` does): a stage
     without traces is better than a stage whose every cold start fails."""
-    if not tracing_enabled(environ):
+    if not settings.tracing:
         return None
     from aws_lambda_powertools import Tracer
 
@@ -49,7 +42,7 @@ def tracing_middleware(environ: Mapping[str, str] | None = None) -> Middleware |
         if not (error.name or "").startswith("aws_xray_sdk"):
             raise
         logger.error(
-            f"{TRACING_VARIABLE} is on but aws-xray-sdk is not in the deployment; running "
+            f"{variable('tracing')} is on but aws-xray-sdk is not in the deployment; running "
             "without traces (make package / make deploy put it in vendor/)"
         )
         return None

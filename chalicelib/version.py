@@ -66,14 +66,18 @@ def _project_version(project_dir: Path) -> str | None:
     return str(version)
 
 
+_NEVER_RUN = (":(exclude)bench/results.md", ":(exclude)bench/results.json")
+
+
 def _git_revision(project_dir: Path) -> str | None:
     if not (project_dir / ".git").exists():
         return None
     commit = _git(project_dir, "rev-parse", "--short=12", "HEAD")
     if not commit:
         return None
-    # Uncommitted or untracked files may be in what runs; git-ignored ones (build output) not.
-    changes = _git(project_dir, "status", "--porcelain")
+    # Uncommitted or untracked files may be in what runs; git-ignored ones (build output) not,
+    # nor the benchmark's results, which `make bench` writes while measuring this very tree.
+    changes = _git(project_dir, "status", "--porcelain", "--", ".", *_NEVER_RUN)
     return f"{commit}.dirty" if changes else commit
 
 

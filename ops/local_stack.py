@@ -19,10 +19,11 @@ from pathlib import Path
 from types import FrameType
 
 import boto3
+from botocore.exceptions import ClientError
 from chalice.app import Chalice
 
 from chalicelib import context as app_context
-from chalicelib.dynamo import CLIENT_CONFIG
+from chalicelib.dynamo import CLIENT_CONFIG, DynamoDBClient, error_code
 from chalicelib.tables import local_table_definitions, stream_checkpoints_table
 from ops import local_endpoint
 from ops.create_tables import ensure_tables
@@ -139,8 +140,9 @@ def serve(
 ) -> None:
     """Run until Ctrl-C or SIGTERM."""
     from chalice.cli import create_local_server
-    from chalice.cli.factory import CLIFactory
     from chalice.local import ChaliceRequestHandler
+
+    from ops.gateway import LocalServerFactory
 
     # With Nagle's algorithm on, every response on a kept-alive connection waits ~40 ms for
     # the client's delayed ACK; the local server would look 40x slower than the app is.
@@ -148,8 +150,9 @@ def serve(
     quiet_lambda_output()
     open_to_local_pages()
     try:
-        # Loads app.py the way `chalice local` does, with the stage's environment variables.
-        server = create_local_server(CLIFactory(str(PROJECT_DIR)), host, port, stage)
+        # Loads app.py the way `chalice local` does, with the stage's environment variables;
+        # a path or method no route takes is answered as on AWS (ops/gateway.py).
+        server = create_local_server(LocalServerFactory(str(PROJECT_DIR)), host, port, stage)
     except OSError as error:
         if error.errno != errno.EADDRINUSE:
             raise
@@ -166,6 +169,7 @@ def serve(
         context = app_context.get_context()
         if embedded:
             hold_answers_until_committed(context.client)
+        require_transactions(context.client, context.settings.departments_table, dynamodb_url)
         ensure_tables(context.client, local_table_definitions(context.settings))
         consumer = stream_consumer(server.app_object, context, LOCAL_OWNER)
         if new:
@@ -188,6 +192,33 @@ def serve(
                 if embedded:
                     local_endpoint.withdraw(data_dir)
     print("stopped", flush=True)
+
+
+def require_transactions(client: DynamoDBClient, table: str, endpoint: str) -> None:
+    """Stop before anything is created on a DynamoDB without transactions (dynalite): every
+    write of the API is one, so each would fail. One condition check on a key no item has
+    writes nothing; any answer but "unknown operation" (the table missing, say) means the
+    operation exists."""
+    try:
+        client.transact_write_items(
+            TransactItems=[
+                {
+                    "ConditionCheck": {
+                        "TableName": table,
+                        # Not a valid id (models.is_valid_id): nothing the app writes has it.
+                        "Key": {"id": {"S": "#transactions-probe"}},
+                        "ConditionExpression": "attribute_not_exists(id)",
+                    }
+                }
+            ]
+        )
+    except ClientError as error:
+        if error_code(error) == "UnknownOperationException":
+            raise DynamoDBLocalError(
+                f"이 DynamoDB는 트랜잭션을 지원하지 않습니다 (TransactWriteItems, {endpoint}): "
+                "API의 쓰기는 모두 트랜잭션입니다. AWS_ENDPOINT_URL_DYNAMODB를 지워 내장 "
+                "DynamoDB Local을 쓰거나, AWS의 DynamoDB나 DynamoDB Local을 가리키세요."
+            ) from None
 
 
 def _load_first_data(

@@ -1,6 +1,7 @@
 """Shared fixtures: an AWS-free environment, moto-backed tables and the Chalice test client."""
 
 import json
+import os
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,33 +15,26 @@ from moto import mock_aws
 from chalicelib import context
 from chalicelib.settings import get_settings
 from chalicelib.tables import table_definitions
+from tests.isolation import CLEARED, REGION, fake_aws, isolate
 
 pytest_plugins = ("tests.contract_coverage",)
 
-REGION = "ap-northeast-2"
+# What is imported while tests are collected (the plugins, test modules that import app.py)
+# reads the environment before any fixture runs, and some of it decides at import (the
+# authorizer): the whole session starts isolated, and each test again below.
+isolate(os.environ, "testing")
+
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
 def aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No test ever reaches real AWS: fake credentials, fixed region, default table names."""
-    for name in (
-        "AWS_PROFILE",
-        "AWS_SESSION_TOKEN",
-        "AWS_ENDPOINT_URL",
-        "AWS_ENDPOINT_URL_DYNAMODB",
-        "AWS_ENDPOINT_URL_DYNAMODB_STREAMS",
-        "DEPARTMENTS_TABLE",
-        "EVENTS_TABLE",
-        "DEPARTMENT_NAMES_TABLE",
-    ):
+    """No test ever reaches real AWS, nor sees a setting from the shell: fake credentials,
+    fixed region, every setting at its default unless the test sets it."""
+    for name in CLEARED:
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_REGION", REGION)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
+    for name, value in fake_aws("testing").items():
+        monkeypatch.setenv(name, value)
     reset_caches()
     yield
     reset_caches()

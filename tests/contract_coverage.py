@@ -12,8 +12,11 @@ from typing import Any
 
 import pytest
 from chalice.app import Chalice
+from chalice.config import Config
 from chalice.local import RouteMatcher
 from chalice.test import Client, HTTPResponse, TestHTTPClient
+
+from ops.gateway import AppGateway
 
 # What the suite always leaves out (pyproject's addopts), which still counts as the whole suite.
 _EXCLUDED_BY_DEFAULT = "other_dynamodb"
@@ -33,6 +36,12 @@ class RecordingClient(Client):
 
 
 class _RecordingHTTPClient(TestHTTPClient):
+    def __init__(self, app: Chalice, config: Config) -> None:
+        super().__init__(app, config)
+        # A path no route has answers the app's 404, as the local server and API Gateway (with
+        # the packaged template's gateway responses) answer it, not API Gateway's default 403.
+        self._local_gateway = AppGateway(app, config)
+
     def request(
         self,
         method: str,
@@ -50,7 +59,7 @@ class _RecordingHTTPClient(TestHTTPClient):
 def _route(app: Chalice, path: str) -> str | None:
     try:
         return RouteMatcher(list(app.routes)).match_route(path).route
-    except ValueError:  # no such route: API Gateway's own 403, nothing of ours
+    except ValueError:  # no such route: the gateway's 404 (ops/gateway.py), no operation's
         return None
 
 

@@ -19,7 +19,7 @@ from chalice.app import (
 )
 
 from chalicelib.api.http import json_response
-from chalicelib.settings import Settings, UnsafeConfiguration, get_settings
+from chalicelib.settings import Settings, get_settings
 
 # Headers a browser may send and read across origins.
 ALLOWED_HEADERS = (
@@ -38,24 +38,14 @@ PREFLIGHT_MAX_AGE_SECONDS = 600
 
 
 def authorizer_for(settings: Settings) -> Authorizer | None:
-    if not settings.require_auth:
-        return None
-    if settings.cognito_user_pool_arn:
+    if settings.authorizer == "cognito":
+        assert settings.cognito_user_pool_arn is not None
         return CognitoUserPoolAuthorizer(
             "CognitoUserPool", provider_arns=[settings.cognito_user_pool_arn]
         )
-    return IAMAuthorizer()
-
-
-def allowed_origins(settings: Settings) -> tuple[str, ...]:
-    """The configured origins, refusing "*" where callers must authenticate: any web page
-    could then drive a signed-in user's browser against the API."""
-    origins = settings.cors_allowed_origins
-    if settings.require_auth and "*" in origins:
-        raise UnsafeConfiguration(
-            "CORS_ALLOWED_ORIGINS must list the web origins, not '*', when REQUIRE_AUTH is on."
-        )
-    return origins
+    if settings.authorizer == "iam":
+        return IAMAuthorizer()
+    return None
 
 
 AUTHORIZER = authorizer_for(get_settings())

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from chalicelib.api.docs import SWAGGER_UI_ASSETS
+from chalicelib.api.swagger_ui import SWAGGER_UI_ASSETS
 from chalicelib.api.web import PAGE_ASSETS
 from chalicelib.models import (
     DESCRIPTION_MAX,
@@ -419,7 +419,11 @@ OPERATIONS: Mapping[str, Operation] = {
         example={"time": "오후 4:00"},
         parameters=_CONDITIONAL_WRITE,
         answer_headers=("ETag",),
-        errors=(*_BODY_ERRORS, 404, 412, 503),
+        errors=(*_BODY_ERRORS, 404, 409, 412, 503),
+        reasons={
+            409: "Without If-Match, other requests changed the event each time this one read "
+            "it (`concurrent_modification`: try again)."
+        },
     ),
     "delete_event": Operation(
         "events",

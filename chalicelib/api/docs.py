@@ -7,38 +7,36 @@ not in `import app`.
 """
 
 import functools
+import html
+import json
 from importlib import resources
 from typing import Any
 
 from chalice.app import Blueprint, Chalice, Response
 
 from chalicelib.api.http import handles_errors, json_response, stage_prefix
+from chalicelib.api.swagger_ui import SWAGGER_UI_ASSETS
 from chalicelib.errors import NotFound
 
-# What the page asks for -> (the file in Powertools' copy of Swagger UI, its content type).
-SWAGGER_UI_ASSETS = {
-    "swagger-ui-bundle.js": ("swagger-ui-bundle.min.js", "text/javascript; charset=utf-8"),
-    "swagger-ui.css": ("swagger-ui.min.css", "text/css; charset=utf-8"),
-}
 _SWAGGER_UI_PACKAGE = ("aws_lambda_powertools", "event_handler", "openapi", "swagger_ui")
 # The files only change with a deployment; a day keeps reloads cheap without going stale long.
 _ASSET_CACHING = "public, max-age=86400"
 
-# Relative links: the page is /api/docs, so they resolve to /api/docs/<file> and
-# /api/openapi.json, and to /v1/api/... when API Gateway serves it under its stage.
+# Addresses from the root, under the prefix the browser used (`/v1` under API Gateway's stage):
+# relative ones would resolve under /api/docs/ when the page is opened with a trailing slash.
 _PAGE = """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Department calendar API</title>
-<link rel="stylesheet" href="docs/swagger-ui.css">
+<link rel="stylesheet" href="{page}/swagger-ui.css">
 </head>
 <body>
 <div id="swagger-ui"></div>
-<script src="docs/swagger-ui-bundle.js"></script>
+<script src="{page}/swagger-ui-bundle.js"></script>
 <script>
-window.ui = SwaggerUIBundle({url: "openapi.json", dom_id: "#swagger-ui", deepLinking: true});
+window.ui = SwaggerUIBundle({{url: {document}, dom_id: "#swagger-ui", deepLinking: true}});
 </script>
 </body>
 </html>
@@ -56,7 +54,15 @@ def openapi_document() -> Response:
 @docs.route("/docs", methods=["GET"])
 @handles_errors
 def swagger_ui() -> Response:
-    return Response(_PAGE, headers={"Content-Type": "text/html; charset=utf-8"})
+    request = docs.current_request
+    # /api/docs, as the browser reached it: the files are under it, the document beside it.
+    page = stage_prefix(request) + str((request.context or {}).get("resourcePath", "/api/docs"))
+    document = page.rsplit("/", 1)[0] + "/openapi.json"
+    # A JavaScript string in a script: JSON, with no "<" that could end the script early.
+    body = _PAGE.format(
+        page=html.escape(page, quote=True), document=json.dumps(document).replace("<", "\\u003c")
+    )
+    return Response(body, headers={"Content-Type": "text/html; charset=utf-8"})
 
 
 @docs.route("/docs/{asset}", methods=["GET"])

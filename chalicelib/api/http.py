@@ -198,6 +198,9 @@ def stage_prefix(request: Request) -> str:
     route = str(context.get("resourcePath", ""))
     for name, value in (request.uri_params or {}).items():
         route = route.replace(f"{{{name}}}", value)
+    if not route.endswith("/"):
+        # API Gateway and the local server route `/api/docs/` to `/api/docs`.
+        path = path.removesuffix("/")
     return path.removesuffix(route) if route and path.endswith(route) else ""
 
 

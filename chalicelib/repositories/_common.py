@@ -1,18 +1,10 @@
-"""Pieces every repository uses: timestamps, ids, update expressions and page slicing."""
+"""Pieces every repository uses: ids, update expressions and page slicing."""
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from chalicelib.dynamo import TypedItem, from_item, to_value
-
-Clock = Callable[[], str]
-
-
-def utc_now() -> str:
-    """ISO 8601 UTC with milliseconds, e.g. 2024-01-20T06:00:00.000Z (sorts as text)."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def new_id() -> str:

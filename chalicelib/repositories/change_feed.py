@@ -16,9 +16,10 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from chalicelib.clock import epoch_timestamp, timestamp
 from chalicelib.dynamo import DynamoDBClient, from_item, storage_errors, to_item
 from chalicelib.errors import FieldProblem, InvalidRequest, SyncTokenExpired
 from chalicelib.models import Event, EventChange
@@ -63,7 +64,7 @@ class ChangeFeed:
     def first_token(self, department_id: str) -> str:
         """The token for a client that has just read the current state: the entries already
         in the look-back window are known, whatever lands later is new."""
-        now = _stamp(self._clock())
+        now = epoch_timestamp(self._clock())
         known = self._entries(department_id, _minus(now, LOOK_BACK))
         position = _Position(department_id, now, "", frozenset(), self._clock())
         return self._token(_advanced(position, known, delivered=known))
@@ -184,16 +185,10 @@ def _short_hash(change_key: str) -> str:
     return _b64(hashlib.sha256(change_key.encode()).digest()[:_HASH_BYTES])
 
 
-def _stamp(epoch: float) -> str:
-    return (
-        datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    )
-
-
 def _minus(change_key: str, span: timedelta) -> str:
     """The change_key prefix `span` before the time at the start of `change_key`."""
     moment = datetime.fromisoformat(change_key.split("#", 1)[0].replace("Z", "+00:00"))
-    return _stamp((moment - span).timestamp())
+    return timestamp(moment - span)
 
 
 def _b64(data: bytes) -> str:

@@ -13,6 +13,7 @@ import secrets
 import time
 from typing import Any
 
+from chalicelib.clock import Clock, utc_now
 from chalicelib.dynamo import (
     DynamoDBClient,
     failed_conditions,
@@ -33,13 +34,11 @@ from chalicelib.models import Department, DepartmentCreate, DepartmentUpdate, de
 from chalicelib.pagination import decode_token, encode_token
 from chalicelib.repositories._common import (
     EXISTS,
-    Clock,
     deletion_stamp,
     new_id,
     slice_page,
     unchanged_since,
     update_request,
-    utc_now,
     version_guard,
     with_guard,
 )
@@ -97,7 +96,7 @@ class DepartmentRepository:
         }
         outcome = self._idempotency.create(
             [
-                self._claim_name(department.name, department.id),
+                self.claim_name(department.name, department.id),
                 {
                     "Put": {
                         "TableName": self._table,
@@ -110,7 +109,7 @@ class DepartmentRepository:
             request,
         )
         if isinstance(outcome, list):
-            raise _why_create_refused(failed_conditions(outcome), department)
+            raise self._why_create_refused(failed_conditions(outcome), department)
         return outcome
 
     def get(self, department_id: str) -> Department:
@@ -181,10 +180,10 @@ class DepartmentRepository:
             update = update_request(changes, now=now, actor=actor, guard=guard)
             items = [
                 {"Update": {"TableName": self._table, "Key": _key(department_id), **update}},
-                self._claim_name(new_name, department_id),
+                self.claim_name(new_name, department_id),
             ]
             if old_name != claimed_by_another:
-                items.append(self._release_name(old_name, department_id))
+                items.append(self.release_name(old_name, department_id))
             with storage_errors():
                 codes = transact_write(self._client, items)
             if codes is None:
@@ -195,8 +194,8 @@ class DepartmentRepository:
             if _RENAME_DEPARTMENT in failed:
                 continue  # someone else changed or deleted it in between: read it again
             if _RENAME_NEW_NAME in failed:
-                raise DepartmentNameTaken(new_name)
-            # Only the old name's release was refused: see _release_name.
+                raise self._name_taken(new_name)
+            # Only the old name's release was refused: see release_name.
             claimed_by_another = old_name
         raise ConcurrentModification(f"Department '{department_id}'")
 
@@ -226,13 +225,13 @@ class DepartmentRepository:
                 delete = {"TableName": self._table, "Key": _key(department_id)}
                 items = [{"Delete": {**delete, **_unchanged_and_empty(current)}}]
                 if current["name"] != claimed_by_another:
-                    items.append(self._release_name(current["name"], department_id))
+                    items.append(self.release_name(current["name"], department_id))
                 with storage_errors():
                     codes = transact_write(self._client, items)
                 if codes is None:
                     return
                 if _DELETE_DEPARTMENT not in failed_conditions(codes):
-                    # Only the name's release was refused: see _release_name.
+                    # Only the name's release was refused: see release_name.
                     claimed_by_another = current["name"]
                 # Otherwise it changed or gained events since it was read: read it again.
             failed_attempts += 1
@@ -378,39 +377,78 @@ class DepartmentRepository:
                 ) from None
         return Department.model_validate(from_item(response["Attributes"]))
 
-    def _claim_name(self, name: str, department_id: str) -> dict[str, Any]:
+    def claim_name(self, name: str, department_id: str) -> dict[str, Any]:
+        """The transaction item that claims `name` for the department: refused while another
+        department holds it. A claim the department already holds is claimed again, so a
+        rerun of the migration, which writes departments under their own ids, goes through."""
         return {
             "Put": {
                 "TableName": self._names,
                 "Item": to_item(
                     {"name_key": department_name_key(name), "department_id": department_id}
                 ),
-                "ConditionExpression": "attribute_not_exists(name_key)",
+                **_unclaimed_or_held_by(department_id),
             }
         }
 
-    def _release_name(self, name: str, department_id: str) -> dict[str, Any]:
-        # Only our own claim is released. A department written by another tool may have no claim;
-        # that is not an error either. Nor is a claim another department holds (two departments
-        # written by another tool under one name): its condition fails, and the rename or
-        # delete runs again without it, leaving that claim to its owner.
+    def _why_create_refused(self, failed: frozenset[int], department: Department) -> Exception:
+        """A create refused by a condition: its name is taken (409 on `name`), or another
+        writer took the new department's id in the same moment (409: a retry gets a new id)."""
+        if _CREATE_NAME in failed:
+            return self._name_taken(department.name)
+        # The other item is the department itself, put under attribute_not_exists(id).
+        return ConcurrentModification(f"Department '{department.id}'")
+
+    def _name_taken(self, name: str) -> DepartmentNameTaken:
+        """The refusal of `name`, quoting the name as the department holding it is called
+        (`QA팀` when `qa팀` was asked for). Only a refused write reads this: the claim, then
+        its holder's name; if either is gone meanwhile, the name asked for is quoted."""
+        holder = self.name_holder(name)
+        if holder is None:
+            return DepartmentNameTaken(name)
+        with storage_errors():
+            response = self._client.get_item(
+                TableName=self._table,
+                Key=_key(holder),
+                ProjectionExpression="#name",
+                ExpressionAttributeNames={"#name": "name"},
+                ConsistentRead=True,
+            )
+        existing = from_item(response.get("Item", {})).get("name")
+        return DepartmentNameTaken(existing if isinstance(existing, str) else name, name)
+
+    def name_holder(self, name: str) -> str | None:
+        """The id of the department that holds `name`'s claim, if any (a consistent read)."""
+        with storage_errors():
+            response = self._client.get_item(
+                TableName=self._names,
+                Key={"name_key": {"S": department_name_key(name)}},
+                ConsistentRead=True,
+            )
+        item = response.get("Item")
+        return None if item is None else str(item["department_id"]["S"])
+
+    def release_name(self, name: str, department_id: str) -> dict[str, Any]:
+        """The transaction item that gives up the department's claim on `name`.
+
+        Only its own claim is released. A department written by another tool may have no
+        claim; that is not an error either. A claim another department holds (two departments
+        written by another tool under one name) makes the item's condition fail: the caller
+        decides (a rename or delete runs again without it, leaving that claim to its owner)."""
         return {
             "Delete": {
                 "TableName": self._names,
                 "Key": {"name_key": {"S": department_name_key(name)}},
-                "ConditionExpression": "attribute_not_exists(name_key) OR department_id = :owner",
-                "ExpressionAttributeValues": {":owner": {"S": department_id}},
+                **_unclaimed_or_held_by(department_id),
             }
         }
 
 
-def _why_create_refused(failed: frozenset[int], department: Department) -> Exception:
-    """A create refused by a condition: its name is taken (409 on `name`), or another writer
-    took the new department's id in the same moment (409: a retry gets a new id)."""
-    if _CREATE_NAME in failed:
-        return DepartmentNameTaken(department.name)
-    # The other item is the department itself, put under attribute_not_exists(id).
-    return ConcurrentModification(f"Department '{department.id}'")
+def _unclaimed_or_held_by(department_id: str) -> dict[str, Any]:
+    return {
+        "ConditionExpression": "attribute_not_exists(name_key) OR department_id = :owner",
+        "ExpressionAttributeValues": {":owner": {"S": department_id}},
+    }
 
 
 def _check_version(department_id: str, current: dict[str, Any], expected: int | None) -> None:

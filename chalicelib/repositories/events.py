@@ -6,6 +6,7 @@ from typing import Any
 
 from chalicelib.calendar.instances import Window, occurrence_id, occurrence_of
 from chalicelib.calendar.schedule import FIELDS, Schedule
+from chalicelib.clock import Clock, utc_now
 from chalicelib.dynamo import (
     DynamoDBClient,
     failed_conditions,
@@ -32,12 +33,10 @@ from chalicelib.models import (
 )
 from chalicelib.pagination import MAX_LIMIT
 from chalicelib.repositories._common import (
-    Clock,
     condition,
     deletion_stamp,
     new_id,
     unchanged_since,
-    utc_now,
     version_guard,
     with_guard,
 )

@@ -3,9 +3,9 @@
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
+from chalicelib.clock import epoch_timestamp
 from chalicelib.dynamo import from_item
 
 ACTIONS = ("INSERT", "MODIFY", "REMOVE")
@@ -47,8 +47,7 @@ class Change:
 
     @property
     def at(self) -> str:
-        moment = datetime.fromtimestamp(self.approximate_time, UTC)
-        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return epoch_timestamp(self.approximate_time)
 
     @property
     def change_key(self) -> str:

@@ -9,8 +9,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from chalicelib.clock import utc_now
 from chalicelib.dynamo import BATCH_WRITE_LIMIT, DynamoDBClient, batch_write, error_code, to_item
-from chalicelib.repositories._common import utc_now
 from chalicelib.settings import Settings
 from chalicelib.streams.channels import Channel
 from chalicelib.streams.effects import Effects

@@ -12,9 +12,9 @@ from typing import Any
 from chalicelib.observability import SERVICE
 from chalicelib.settings import Settings
 from chalicelib.tables import table_definitions
+from ops.deploy.policies import APP_NAME
 
 METRICS_NAMESPACE = "DepartmentCalendar"
-STREAM_FUNCTIONS = ("on_event_change", "on_department_change")
 DEFAULT_ITERATOR_AGE_MS = 60_000
 API_5XX_RATE = 0.05
 
@@ -34,7 +34,7 @@ class Names:
 
 def alarms(settings: Settings, stage: str, names: Names) -> dict[str, dict[str, Any]]:
     """Alarm id → PutMetricAlarm parameters (the same names CloudFormation uses)."""
-    prefix = f"department-calendar-{stage}"
+    prefix = f"{APP_NAME}-{stage}"
     result: dict[str, dict[str, Any]] = {}
 
     def alarm(key: str, description: str, **metric: Any) -> None:

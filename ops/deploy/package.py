@@ -3,7 +3,8 @@
 The merge template adds the tables (built from the same definitions as create-tables and the
 tests), wires each stream handler to its table's stream with Fn::GetAtt, gives the mappings the
 same settings `make deploy` sets (ReportBatchItemFailures, bisect, bounded retries and age, an
-encrypted on-failure queue), and adds that queue.
+encrypted on-failure queue), and adds that queue. API Gateway's own error answers (a path no route
+has, ...) get the app's JSON error shape (ops/gateway.py).
 """
 
 import json
@@ -15,22 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.settings import Settings
-from chalicelib.tables import TableDefinition, table_definitions
-from ops.deploy.monitoring import (
-    DEFAULT_ITERATOR_AGE_MS,
-    STREAM_FUNCTIONS,
-    Names,
-    alarms,
-    dashboard_body,
-)
+from chalicelib.tables import TableDefinition, stream_handlers, table_definitions
+from ops.deploy.monitoring import DEFAULT_ITERATOR_AGE_MS, Names, alarms, dashboard_body
 from ops.deploy.package_inputs import package_inputs
 from ops.deploy.policies import APP_NAME, failure_queue_name
 from ops.deploy.stage import PROJECT_DIR, load_config, stage_settings, stage_traces
 from ops.deploy.steps import FAILURE_QUEUE_RETENTION_SECONDS, mapping_settings
 from ops.deploy.write_policies import write_policies
+from ops.gateway import gateway_responses
 
-# Chalice's logical ids for the stream handlers (CamelCase of their names) and their tables.
-STREAM_HANDLERS = {"OnEventChange": "events", "OnDepartmentChange": "departments"}
 QUEUE = "StreamFailureQueue"
 
 
@@ -74,12 +68,13 @@ def merge_template(settings: Settings, stage: str) -> dict[str, Any]:
         },
     }
     queue_arn = {"Fn::GetAtt": [QUEUE, "Arn"]}
-    for function, role in STREAM_HANDLERS.items():
+    for handler, streamed in stream_handlers(settings).items():
+        function = _camel(handler)  # Chalice's logical id for the handler's function
         settings_for_mapping = mapping_settings("placeholder")
         settings_for_mapping["DestinationConfig"] = {
             "OnFailure": {"Type": "SQS", "Destination": queue_arn}
         }
-        table = table_logical_id(definitions[role])
+        table = table_logical_id(streamed)
         resources[function] = {
             "Properties": {
                 "Events": {
@@ -93,10 +88,17 @@ def merge_template(settings: Settings, stage: str) -> dict[str, Any]:
             }
         }
     resources.update(monitoring_resources(settings, stage))
+    # In the API definition, not as AWS::ApiGateway::GatewayResponse resources: the stage only
+    # serves what a deployment took along, and SAM deploys when the definition changes, so
+    # separate resources would reach the stage with some later deployment, if ever.
+    rest_api: dict[str, Any] = {
+        "DefinitionBody": {"x-amazon-apigateway-gateway-responses": gateway_responses(settings)}
+    }
     if stage_traces(load_config(), stage):
         # Chalice marks the functions Tracing: Active but leaves the API out of the template;
         # with the API stage traced too, a trace starts at API Gateway (as `chalice deploy` has it).
-        resources["RestAPI"] = {"Properties": {"TracingEnabled": True}}
+        rest_api["TracingEnabled"] = True
+    resources["RestAPI"] = {"Properties": rest_api}
     return {
         "Parameters": {
             "AlarmEmail": {
@@ -119,7 +121,7 @@ def monitoring_resources(settings: Settings, stage: str) -> dict[str, Any]:
     """The alarm topic (and optional e-mail subscription), the alarms and the dashboard."""
     names = Names(
         api_function={"Ref": "APIHandler"},
-        stream_functions={h: {"Ref": _camel(h)} for h in STREAM_FUNCTIONS},
+        stream_functions={h: {"Ref": _camel(h)} for h in stream_handlers(settings)},
         failure_queue={"Fn::GetAtt": [QUEUE, "QueueName"]},
         api_name=APP_NAME,
         api_stage=load_config()["stages"][stage].get("api_gateway_stage", "api"),

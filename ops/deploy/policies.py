@@ -13,8 +13,9 @@ scoped.
 from typing import Any
 
 from chalicelib.settings import Settings
-from chalicelib.tables import table_definitions
+from chalicelib.tables import stream_handlers, table_definitions
 
+# Chalice's app_name (app.py, .chalice/config.json): it starts every function's name.
 APP_NAME = "department-calendar"
 API_ACTIONS = [
     "dynamodb:BatchGetItem",
@@ -117,8 +118,8 @@ def streams_policy(settings: Settings, stage: str, *, tracing: bool = False) -> 
             "Effect": "Allow",
             "Action": STREAM_READ_ACTIONS,
             "Resource": [
-                f"{_table_arn(settings, tables[role].name)}/stream/*"
-                for role in ("departments", "events")
+                f"{_table_arn(settings, streamed.name)}/stream/*"
+                for streamed in stream_handlers(settings).values()
             ],
         },
         {

@@ -5,13 +5,15 @@ import os
 from pathlib import Path
 from typing import Any
 
-from chalicelib.api.access import allowed_origins
-from chalicelib.settings import Settings
+from chalicelib.settings import Settings, variable, variables
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 CONFIG_PATH = PROJECT_DIR / ".chalice" / "config.json"
 STAGES = ("dev", "prod")
-STREAM_ARN_VARIABLES = {"events": "EVENTS_STREAM_ARN", "departments": "DEPARTMENTS_STREAM_ARN"}
+STREAM_ARN_VARIABLES = {
+    "events": variable("events_stream_arn"),
+    "departments": variable("departments_stream_arn"),
+}
 
 
 def load_config(path: Path = CONFIG_PATH) -> dict[str, Any]:
@@ -40,12 +42,12 @@ def stage_traces(config: dict[str, Any], stage: str) -> bool:
 
 
 def stage_settings(stage: str, config: dict[str, Any] | None = None) -> Settings:
-    """Settings as the stage's Lambda functions will see them (region from this shell)."""
+    """Settings as the stage's Lambda functions will see them (region from this shell).
+    Building them refuses an unsafe combination (UnsafeConfiguration) before anything is
+    deployed."""
     environment = stage_environment(config or load_config(), stage)
-    region = {k: v for k, v in os.environ.items() if k in ("AWS_REGION", "AWS_DEFAULT_REGION")}
-    settings = Settings.from_environ({**region, **environment})
-    allowed_origins(settings)  # refuse an unsafe CORS setting before anything is deployed
-    return settings
+    region = {k: v for k, v in os.environ.items() if k in variables("region")}
+    return Settings.from_environ({**region, **environment})
 
 
 def write_stream_arns(stage: str, arns: dict[str, str], path: Path = CONFIG_PATH) -> bool:

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.dynamo import DynamoDBClient
 from chalicelib.settings import Settings
-from chalicelib.tables import table_definitions
+from chalicelib.tables import stream_handlers, table_definitions
 from ops.create_tables import ensure_tables, wait_until_active
-from ops.deploy.policies import failure_queue_name
+from ops.deploy.policies import APP_NAME, failure_queue_name
 from ops.deploy.stage import PROJECT_DIR, write_stream_arns
 
 if TYPE_CHECKING:
@@ -78,11 +78,9 @@ def record_stream_arns(
 ) -> dict[str, str]:
     """(b) The tables' current stream ARNs, written to the stage's environment variables."""
     arns = {}
-    for role, table in (
-        ("events", settings.events_table),
-        ("departments", settings.departments_table),
-    ):
-        arns[role] = client.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    for streamed in stream_handlers(settings).values():
+        description = client.describe_table(TableName=streamed.name)["Table"]
+        arns[streamed.role] = description["LatestStreamArn"]
     kwargs = {} if config_path is None else {"path": config_path}
     if write_stream_arns(stage, arns, **kwargs):
         report(f"✓ .chalice/config.json ({stage}): 스트림 ARN을 기록했습니다.")
@@ -158,11 +156,11 @@ def ensure_monitoring(
     """The alarm topic (with an optional e-mail subscription), every alarm and the dashboard,
     created or brought up to date (PutMetricAlarm and PutDashboard replace in place).
     Returns the topic's ARN."""
-    from ops.deploy.monitoring import STREAM_FUNCTIONS, Names, alarms, dashboard_body
+    from ops.deploy.monitoring import Names, alarms, dashboard_body
     from ops.deploy.stage import load_config
 
     topic = sns.create_topic(  # returns the existing topic when it is there
-        Name=f"department-calendar-{stage}-alarms",
+        Name=f"{APP_NAME}-{stage}-alarms",
         Attributes={"KmsMasterKeyId": "alias/aws/sns"},
     )["TopicArn"]
     if alarm_email:
@@ -170,12 +168,12 @@ def ensure_monitoring(
         if not any(s.get("Endpoint") == alarm_email for s in subscribed):
             sns.subscribe(TopicArn=topic, Protocol="email", Endpoint=alarm_email)
             report(f"✓ 경보 메일 구독을 요청했습니다: {alarm_email} (메일에서 확인하세요)")
-    functions = f"department-calendar-{stage}"
+    functions = f"{APP_NAME}-{stage}"
     names = Names(
         api_function=functions,
-        stream_functions={h: f"{functions}-{h}" for h in STREAM_FUNCTIONS},
+        stream_functions={h: f"{functions}-{h}" for h in stream_handlers(settings)},
         failure_queue=failure_queue_name(stage),
-        api_name="department-calendar",
+        api_name=APP_NAME,
         api_stage=load_config()["stages"][stage].get("api_gateway_stage", "api"),
         alarm_topic=topic,
     )
@@ -183,6 +181,7 @@ def ensure_monitoring(
     for alarm in defined.values():
         cloudwatch.put_metric_alarm(**alarm)
     body = "".join(str(part) for part in dashboard_body(settings, names, settings.region))
-    cloudwatch.put_dashboard(DashboardName=f"department-calendar-{stage}", DashboardBody=body)
-    report(f"✓ 경보 {len(defined)}개와 대시보드 department-calendar-{stage}를 맞췄습니다.")
+    dashboard = f"{APP_NAME}-{stage}"
+    cloudwatch.put_dashboard(DashboardName=dashboard, DashboardBody=body)
+    report(f"✓ 경보 {len(defined)}개와 대시보드 {dashboard}를 맞췄습니다.")
     return str(topic)

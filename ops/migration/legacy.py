@@ -13,7 +13,8 @@ class LegacyFileError(Exception):
 @dataclass(frozen=True)
 class SourceRecord:
     where: str  # e.g. "events.json #3" or "events.json dept-dev[2]": for the report
-    data: Any
+    data: Any  # what validation reads: an event filed under its department names it
+    raw: Any  # the record exactly as the file holds it: what a reject carries
 
 
 def read_json(path: Path) -> Any:
@@ -46,7 +47,7 @@ def department_records(path: Path) -> list[SourceRecord]:
         raise LegacyFileError(
             f'{path}: 부서 파일은 배열이거나 {{"departments": [...]}} 이어야 합니다'
         )
-    return [SourceRecord(f"{path.name} #{i + 1}", record) for i, record in enumerate(data)]
+    return [SourceRecord(f"{path.name} #{i + 1}", record, record) for i, record in enumerate(data)]
 
 
 def event_records(path: Path) -> list[SourceRecord]:
@@ -56,7 +57,9 @@ def event_records(path: Path) -> list[SourceRecord]:
     if isinstance(data, dict) and isinstance(data.get("events"), list):
         data = data["events"]
     if isinstance(data, list):
-        return [SourceRecord(f"{path.name} #{i + 1}", record) for i, record in enumerate(data)]
+        return [
+            SourceRecord(f"{path.name} #{i + 1}", record, record) for i, record in enumerate(data)
+        ]
     if isinstance(data, dict) and data and all(isinstance(v, list) for v in data.values()):
         records = []
         for department_id, events in data.items():
@@ -65,7 +68,7 @@ def event_records(path: Path) -> list[SourceRecord]:
                 filed = (
                     _with_department(record, department_id) if isinstance(record, dict) else record
                 )
-                records.append(SourceRecord(where, filed))
+                records.append(SourceRecord(where, filed, record))
         return records
     raise LegacyFileError(
         f'{path}: 일정 파일은 배열, {{"events": [...]}}, 또는 {{"부서 id": [...]}} 이어야 합니다'

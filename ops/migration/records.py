@@ -2,12 +2,13 @@
 
 import json
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.calendar.schedule import FIELDS as SCHEDULE_FIELDS
 from chalicelib.calendar.schedule import Schedule
+from chalicelib.clock import timestamp
 from chalicelib.errors import ValidationFailed
 from chalicelib.models import (
     DepartmentCreate,
@@ -44,7 +45,7 @@ class Reject:
     kind: str  # "department" | "event"
     where: str
     reason: str
-    record: Any
+    record: Any  # exactly as the file holds it, so it can be fixed there and migrated again
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -73,6 +74,8 @@ class DepartmentRow:
     created_at: str | None
     where: str
     history: History = History()
+    # The record as the file holds it, for a reject decided after validation.
+    record: Any = field(default=None, compare=False, repr=False)
 
     @property
     def name_key(self) -> str:
@@ -95,6 +98,8 @@ class EventRow:
     occurrence: tuple[tuple[str, Any], ...] = ()
     # start_time came from reading the `time` text.
     derived_time: bool = False
+    # The record as the file holds it, for a reject decided after validation.
+    record: Any = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.schedule is None:
@@ -119,13 +124,14 @@ def validate_departments(
                 created_at=_timestamp(data),
                 where=source.where,
                 history=_history(data),
+                record=source.raw,
             )
             if row.id in ids:
                 raise _Invalid(f"id '{row.id}' is used by {ids[row.id]} too")
             if row.name_key in names:
                 raise _Invalid(f"name '{row.name}' is used by {names[row.name_key]} too")
         except (_Invalid, ValidationFailed) as problem:
-            rejects.append(Reject("department", source.where, _reason(problem), source.data))
+            rejects.append(Reject("department", source.where, _reason(problem), source.raw))
             continue
         ids[row.id] = names[row.name_key] = source.where
         rows.append(row)
@@ -184,12 +190,13 @@ def validate_events(records: list[SourceRecord]) -> tuple[list[EventRow], list[R
                 schedule=schedule,
                 occurrence=_occurrence(data),
                 derived_time=bool(content.start_time) and not data.get("start_time"),
+                record=source.raw,
             )
             key = (row.id, row.department_id)
             if key in keys:
                 raise _Invalid(f"id '{row.id}' is used by {keys[key]} too")
         except (_Invalid, ValidationFailed) as problem:
-            rejects.append(Reject("event", source.where, _reason(problem), source.data))
+            rejects.append(Reject("event", source.where, _reason(problem), source.raw))
             continue
         keys[key] = source.where
         rows.append(row)
@@ -250,17 +257,20 @@ def _as_text_id(value: Any) -> Any:
     return value
 
 
-def _timestamp(data: dict[str, Any], field: str = "created_at") -> str | None:
-    value = data.get(field)
+def _timestamp(data: dict[str, Any], name: str = "created_at") -> str | None:
+    """The moment in the stored format (chalicelib.clock: UTC, milliseconds, `Z`), so that
+    migrated and API-written timestamps compare and sort alike as text. One with an offset is
+    converted to UTC; one without is taken to be UTC already."""
+    value = data.get(name)
     if value is None:
         return None
     if not isinstance(value, str):
-        raise _Invalid(f"{field}: must be an ISO 8601 timestamp")
+        raise _Invalid(f"{name}: must be an ISO 8601 timestamp")
     try:
-        datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise _Invalid(f"{field}: must be an ISO 8601 timestamp") from None
-    return value  # kept exactly as the legacy backend wrote it
+        moment = datetime.fromisoformat(value)
+        return timestamp(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    except (ValueError, OverflowError):  # not a timestamp, or out of range once in UTC
+        raise _Invalid(f"{name}: must be an ISO 8601 timestamp") from None
 
 
 def _history(data: dict[str, Any]) -> History:
@@ -270,13 +280,13 @@ def _history(data: dict[str, Any]) -> History:
     ):
         raise _Invalid("version: must be a whole number from 1")
     actors = {}
-    for field in ("created_by", "updated_by"):
-        value = data.get(field)
+    for name in ("created_by", "updated_by"):
+        value = data.get(name)
         if value is not None and (
             not isinstance(value, str) or not value or len(value) > 200 or not value.isprintable()
         ):
-            raise _Invalid(f"{field}: must be printable text of at most 200 characters")
-        actors[field] = value
+            raise _Invalid(f"{name}: must be printable text of at most 200 characters")
+        actors[name] = value
     return History(
         updated_at=_timestamp(data, "updated_at"),
         version=version,

@@ -17,9 +17,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from chalicelib.clock import utc_now
 from chalicelib.dynamo import DynamoDBClient, error_code
 from chalicelib.models import department_name_key
-from chalicelib.repositories._common import utc_now
 from chalicelib.repositories.events import stored_event
 from chalicelib.settings import Settings
 from chalicelib.tables import table_definitions
@@ -111,7 +111,8 @@ def migrate(
     written_events = run.events(event_rows, known_departments, _progress_bar(progress))
     _tally_line(outcome, "event", out, dry_run)
     if outcome.times_derived:
-        out(f"🕒 시간 글에서 시작 시각을 읽은 일정: {outcome.times_derived}개")
+        derived = "시작 시각을 읽어 쓸 예정인" if dry_run else "시작 시각을 읽은"
+        out(f"🕒 시간 글에서 {derived} 일정: {outcome.times_derived}개")
     if not dry_run:
         counts = run.verify(written_departments, written_events, department_rows, event_rows)
         run.recount(counts)
@@ -119,7 +120,7 @@ def migrate(
     if rejects_path is not None:
         with rejects_path.open("w", encoding="utf-8") as file:
             for reject in outcome.rejects:
-                file.write(json_line(reject.as_json(), default=str))
+                file.write(json_line(reject.as_json()))
     return outcome
 
 
@@ -188,7 +189,7 @@ class _Run:
             written[row.id] = item
             self.counters[row.id] = item["event_count"]
             self.outcome.departments.migrated += 1
-            self._item_line("✓", "department", row.name, "마이그레이션 완료")
+            self._migrated_line("department", row.name)
         return written
 
     def known_departments(
@@ -217,7 +218,7 @@ class _Run:
                         row.where,
                         f"department_id: no department '{row.department_id}' in the file "
                         "or the table",
-                        row.__dict__,
+                        row.record,
                     )
                 )
         # Only what an overwrite carries over (else the key alone): existence checks stay
@@ -238,7 +239,7 @@ class _Run:
                 self._item_line("•", "event", row.title, "이미 있음")
                 continue
             items[(row.id, row.department_id)] = self._event_item(row, current)
-            self._item_line("✓", "event", row.title, "마이그레이션 완료")
+            self._migrated_line("event", row.title)
         self.outcome.events.migrated = len(items)
         self.outcome.times_derived = sum(
             1 for row in placed if row.derived_time and (row.id, row.department_id) in items
@@ -456,13 +457,20 @@ class _Run:
                 "department",
                 row.where,
                 f"name: '{row.name}' is already used by department '{owner}'",
-                row.__dict__,
+                row.record,
             )
         )
 
     def _item_line(self, mark: str, kind: str, name: str, what: str) -> None:
         if self.chatty:
             self.out(f"{mark} {_KIND[kind]} '{name}' {what}")
+
+    def _migrated_line(self, kind: str, name: str) -> None:
+        # A dry run writes nothing: it says what a real run would do.
+        if self.dry_run:
+            self._item_line("→", kind, name, "마이그레이션 예정")
+        else:
+            self._item_line("✓", kind, name, "마이그레이션 완료")
 
 
 def _differences(written: dict[str, Any], stored: dict[str, Any], label: str) -> list[str]:
@@ -484,9 +492,9 @@ def _stamp_of(item: dict[str, Any]) -> dict[str, Any]:
 def _tally_line(outcome: Outcome, kind: str, out: Out, dry_run: bool) -> None:
     tally = outcome.departments if kind == "department" else outcome.events
     tally.rejected = sum(1 for reject in outcome.rejects if reject.kind == kind)
-    verb = "마이그레이션 예정" if dry_run else "마이그레이션 완료"
+    mark, verb = ("→", "마이그레이션 예정") if dry_run else ("✅", "마이그레이션 완료")
     out(
-        f"✅ {_KIND[kind]} 데이터 {verb}: {tally.migrated}개 "
+        f"{mark} {_KIND[kind]} 데이터 {verb}: {tally.migrated}개 "
         f"(이미 있음 {tally.present}개, 거부 {tally.rejected}개)"
     )
 

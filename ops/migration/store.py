@@ -40,7 +40,6 @@ _MAX_PAUSE = 5.0
 
 Key = tuple[str, ...]
 EventKey = tuple[str, str]  # (id, department_id)
-_UNCLAIMED_OR_OURS = "attribute_not_exists(name_key) OR department_id = :id"
 
 
 class MigrationError(Exception):
@@ -197,26 +196,13 @@ class MigrationStore:
         """Write a department with its name claim in one transaction. Returns None when done,
         or the id of the other department that holds the name.
 
-        NOTE: the name-claim rule (key = department_name_key, claim and release conditions)
-        is duplicated from DepartmentRepository._claim_name/_release_name in
-        chalicelib/repositories/departments.py; a change to one belongs in the other. They
-        already differ in one case: when the old name's claim is held by another department
-        (two departments written under one name by a tool that bypassed both), the
-        repository renames without releasing it, while this raises MigrationError."""
+        The claim and its release are the repository's own transaction items, so a name
+        taken here is taken for the API too. Where the repository renames without releasing an
+        old name another department holds (two departments written under one name by a tool
+        that bypassed both), this raises MigrationError instead: a run must not leave it so."""
         department_id = item["id"]
-        names = self.settings.department_names_table
-        claim = {
-            "Put": {
-                "TableName": names,
-                "Item": to_item(
-                    {"name_key": department_name_key(item["name"]), "department_id": department_id}
-                ),
-                "ConditionExpression": _UNCLAIMED_OR_OURS,
-                "ExpressionAttributeValues": {":id": {"S": department_id}},
-            }
-        }
+        actions: list[dict[str, Any]] = [self._departments.claim_name(item["name"], department_id)]
         put: dict[str, Any] = {"TableName": self.settings.departments_table, "Item": to_item(item)}
-        actions: list[dict[str, Any]] = [claim]
         if existing is None:
             put["ConditionExpression"] = "attribute_not_exists(id)"
         else:
@@ -231,18 +217,8 @@ class MigrationStore:
             put["ExpressionAttributeValues"] = {":version": to_value(existing.get("version", 0))}
             if "event_count" in existing:
                 put["ExpressionAttributeValues"][":count"] = to_value(existing["event_count"])
-            old_key = department_name_key(existing["name"])
-            if old_key != department_name_key(item["name"]):
-                actions.append(
-                    {
-                        "Delete": {
-                            "TableName": names,
-                            "Key": {"name_key": {"S": old_key}},
-                            "ConditionExpression": _UNCLAIMED_OR_OURS,
-                            "ExpressionAttributeValues": {":id": {"S": department_id}},
-                        }
-                    }
-                )
+            if department_name_key(existing["name"]) != department_name_key(item["name"]):
+                actions.append(self._departments.release_name(existing["name"], department_id))
         actions.append({"Put": put})
         for attempt in range(_ATTEMPTS):
             try:
@@ -265,13 +241,7 @@ class MigrationStore:
         raise MigrationError("departments: 쓰기가 계속 제한되었습니다 (throttling)")
 
     def name_owner(self, name: str) -> str | None:
-        response = self._client.get_item(
-            TableName=self.settings.department_names_table,
-            Key={"name_key": {"S": department_name_key(name)}},
-            ConsistentRead=True,
-        )
-        item = response.get("Item")
-        return None if item is None else str(item["department_id"]["S"])
+        return self._departments.name_holder(name)
 
     def set_event_count(self, department_id: str, count: int, before: int | None) -> bool:
         """The department's event counter set to `count` if it still holds `before` (the

@@ -4,12 +4,14 @@ Follows the original setup guide's curl walkthrough, then the concurrency promis
 """
 
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urljoin
 
 import pytest
 
@@ -83,6 +85,24 @@ def test_sixteen_simultaneous_event_creates_all_count(stack):
     assert (
         stack.request("DELETE", f"/api/departments/{department['id']}?cascade=true").status == 204
     )
+
+
+def test_what_no_route_takes_is_answered_with_the_apis_json_errors(stack):
+    # When a path no route has, and a method http.server has no handler for, are requested
+    unknown = stack.request("GET", "/api/nope")
+    trace = stack.request("TRACE", "/api/health")
+    # Then both are the API's JSON errors: 404, and 405 with the route's methods in Allow
+    assert (unknown.status, unknown.json["code"]) == (404, "not_found")
+    assert (trace.status, trace.json["code"]) == (405, "method_not_allowed")
+    assert "GET" in trace.headers["Allow"]
+
+
+def test_the_docs_page_with_a_trailing_slash_loads_its_files(stack):
+    page = stack.request("GET", "/api/docs/").body.decode("utf-8")
+    addresses = re.findall(r'(?:src|href|url): ?"([^"]+)"|(?:src|href)="([^"]+)"', page)
+    assert len(addresses) == 3
+    for found in addresses:
+        assert stack.request("GET", urljoin("/api/docs/", found[0] or found[1])).status == 200
 
 
 def test_sigterm_stops_it_cleanly():

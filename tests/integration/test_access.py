@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from chalice.app import CognitoUserPoolAuthorizer, IAMAuthorizer
 
-from chalicelib.api.access import allowed_origins, authorizer_for
+from chalicelib.api.access import authorizer_for
 from chalicelib.settings import Settings, UnsafeConfiguration
 from ops.deploy.stage import load_config, stage_settings
 from tests.conftest import PROJECT_DIR
@@ -64,15 +64,6 @@ def test_a_require_auth_value_that_is_neither_yes_nor_no_is_refused_not_read_as_
     # An open API is never what a misspelt REQUIRE_AUTH meant: the stage refuses to start
     with pytest.raises(UnsafeConfiguration, match="REQUIRE_AUTH"):
         settings(REQUIRE_AUTH=value)
-
-
-def test_any_origin_is_refused_where_callers_must_authenticate():
-    with pytest.raises(UnsafeConfiguration, match="CORS_ALLOWED_ORIGINS"):
-        allowed_origins(settings(REQUIRE_AUTH="true", CORS_ALLOWED_ORIGINS="*"))
-    assert allowed_origins(settings(CORS_ALLOWED_ORIGINS="*")) == ("*",)
-    assert allowed_origins(
-        settings(REQUIRE_AUTH="1", CORS_ALLOWED_ORIGINS="https://a.example, https://b.example/")
-    ) == ("https://a.example", "https://b.example")
 
 
 ROUTE_AUTHORIZERS = """

@@ -336,3 +336,31 @@ def test_the_feed_token_route_checks_the_department_and_the_actor(api, departmen
         f"/api/departments/{department['id']}/feed-token", headers={"X-Actor": "\x07"}
     )
     assert bad_actor.status == 400
+
+
+def test_a_patch_that_keeps_losing_to_other_writers_is_a_409(api, department):
+    # Given an event that another writer changes each time this request is about to write
+    event = api.event(department["id"], title="자리 다툼")
+    from chalicelib.context import get_context
+
+    client = get_context().client
+
+    def another_writer(**_: object) -> None:
+        client.update_item(
+            TableName="events",
+            Key={"id": {"S": event["id"]}, "department_id": {"S": department["id"]}},
+            UpdateExpression="ADD #v :one",
+            ExpressionAttributeNames={"#v": "version"},
+            ExpressionAttributeValues={":one": {"N": "1"}},
+        )
+
+    client.meta.events.register("before-call.dynamodb.PutItem", another_writer)
+    try:
+        # When it is changed without If-Match
+        reply = api.patch(f"/api/events/{department['id']}/{event['id']}", {"title": "내 제목"})
+    finally:
+        client.meta.events.unregister("before-call.dynamodb.PutItem", another_writer)
+    # Then after reading again a few times it gives up with a 409, and wrote nothing
+    assert reply.status == 409
+    assert reply.error_code == "concurrent_modification"
+    assert api.get(f"/api/events/{department['id']}/{event['id']}").json["title"] == "자리 다툼"

@@ -6,6 +6,7 @@ import unicodedata
 
 import pytest
 
+from chalicelib.context import get_context
 from chalicelib.repositories.departments import DepartmentRepository
 
 
@@ -78,6 +79,29 @@ def test_a_name_taken_in_any_spelling_is_409(api, same_name):
     assert reply.status == 409
     assert reply.error_code == "department_name_taken"
     assert reply.error_fields == ["name"]
+
+
+def test_the_409_names_the_existing_department_as_it_is_called(api):
+    # Given a department named QA팀
+    api.department(name="QA팀")
+    other = api.department(name="개발팀")
+    calls: list[str] = []
+    get_context().client.meta.events.register(
+        "before-call.dynamodb", lambda model, **_: calls.append(model.name)
+    )
+    # When qa팀 is created, or another department renamed to it
+    created = api.post("/api/departments", {"name": "qa팀"})
+    renamed = api.patch(f"/api/departments/{other['id']}", {"name": " qa팀"})
+    # Then each refusal quotes the existing name, and says the two are the same name
+    for reply in (created, renamed):
+        assert reply.status == 409
+        assert reply.json["message"].startswith("A department named 'QA팀' already exists")
+        assert "the same name" in reply.json["message"]
+    assert "GetItem" in calls
+    # And a create that succeeds reads nothing first: only a refusal looks the holder up
+    calls.clear()
+    assert api.post("/api/departments", {"name": "새팀"}).status == 201
+    assert "GetItem" not in calls
 
 
 def test_get_unknown_department_is_404(api):

@@ -1,6 +1,9 @@
 """What every route answers at the edges the per-resource tests do not walk one by one:
 DynamoDB without tables, bodies too big or not JSON, malformed headers, impossible ids and bad
-paging on the history routes. Each is a status the OpenAPI document promises."""
+paging on the history routes. Each is a status the OpenAPI document promises. Last, what no
+route takes: a path none has, a method a route lacks (ops/gateway.py)."""
+
+import json
 
 import pytest
 
@@ -107,3 +110,39 @@ def test_history_with_bad_paging_is_400(api, route, query, code):
     reply = api.get(f"{path}?{query}")
     assert reply.status == 400
     assert reply.error_code == code
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/nope", "/nope", "/api/", f"/api/departments/{DEPARTMENT}/history/more"]
+)
+def test_a_path_no_route_has_is_the_apis_json_404(api, path):
+    # When a path no route has is called (as the local server and API Gateway answer it)
+    reply = api.get(path)
+    # Then the answer is the API's own error, not API Gateway's "Missing Authentication Token"
+    assert reply.status == 404
+    assert reply.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert reply.json == {
+        "code": "not_found",
+        "message": "No route answers this method and path; the API's routes are listed at "
+        "/api/docs.",
+    }
+    assert reply.headers["X-Request-Id"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("TRACE", "/api/health", {"GET"}),
+        ("PUT", "/api/departments", {"GET", "POST"}),
+        ("DELETE", "/api/docs", {"GET"}),
+    ],
+)
+def test_a_method_the_route_lacks_is_a_json_405_naming_the_routes_methods(
+    api, method, path, allowed
+):
+    # When a route is called with a method it does not have
+    response = api.client.http.request(method, path, headers={}, body=b"")
+    # Then the answer is the API's 405, its Allow header listing what the route takes
+    assert response.status_code == 405
+    assert json.loads(response.body)["code"] == "method_not_allowed"
+    assert set(response.headers["Allow"].split(", ")) - {"OPTIONS"} == allowed

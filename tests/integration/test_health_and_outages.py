@@ -64,6 +64,24 @@ def test_an_unreachable_database_is_503(api, monkeypatch):
     assert reply.json["code"] == "storage_unavailable"
 
 
+def test_a_dynamodb_without_transactions_is_a_503_that_says_so(api, tables, monkeypatch):
+    # Given a DynamoDB that answers TransactWriteItems as an operation it does not know, as
+    # dynalite does
+    def unknown(*args, **kwargs):
+        raise ClientError(
+            {"Error": {"Code": "UnknownOperationException", "Message": ""}}, "TransactWriteItems"
+        )
+
+    monkeypatch.setattr(get_context().client, "transact_write_items", unknown)
+    # When the API writes
+    department = api.post("/api/departments", {"name": "QA팀"})
+    # Then the answer says which DynamoDB to use instead, never a 500
+    assert department.status == 503
+    assert department.error_code == "storage_unavailable"
+    assert "does not support TransactWriteItems" in department.json["message"]
+    assert "DynamoDB Local" in department.json["message"]
+
+
 def test_every_write_is_stamped_with_its_actor(api, tables):
     reply = api.post("/api/departments", {"name": "QA팀"}, headers={"X-Actor": "kim"})
     department_id = reply.json["id"]

@@ -98,6 +98,47 @@ def test_missing_credentials_give_one_line_and_exit_1(tmp_path):
     assert "aws configure" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("command", "hint"),
+    [
+        (["backup", "--stage", "dev"], "manage.py deploy --stage"),
+        (["recount"], "create-tables"),
+        (["export", "--out", "{tmp}/out"], "create-tables"),
+    ],
+)
+def test_a_command_on_a_dynamodb_without_the_tables_says_what_to_do_in_one_line(
+    tmp_path, command, hint
+):
+    # Given a DynamoDB that has none of the project's tables
+    with MotoServer() as server:
+        # When an operations command needs them
+        result = manage(*[part.format(tmp=tmp_path) for part in command], env=endpoint_env(server))
+    # Then it stops with one line that says what to do, never a traceback
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("✗ ")
+    assert hint in result.stderr
+
+
+def test_with_no_local_stack_and_no_credentials_the_line_says_how_to_start_the_stack(tmp_path):
+    # Given no endpoint configured, no local stack running, and no AWS credentials
+    env = {
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "DATA_DIR": str(tmp_path / "no-stack"),
+    }
+    for command in (["recount"], ["export", "--out", str(tmp_path / "out")]):
+        # When a command that uses the local stack when it runs is started
+        result = manage(*command, env=env)
+        # Then the one line names both ways out
+        assert result.returncode == 1
+        assert "Traceback" not in result.stderr
+        assert result.stderr.count("\n") == 1
+        assert "aws configure" in result.stderr
+        assert "make run" in result.stderr
+
+
 def test_an_unreachable_endpoint_gives_one_line():
     result = manage(
         "create-tables",
@@ -113,8 +154,8 @@ def test_an_unreachable_endpoint_gives_one_line():
     assert "AWS_ENDPOINT_URL_DYNAMODB" in result.stderr
 
 
-def client_error(code: str) -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": "m"}}, "CreateTable")
+def client_error(code: str, operation: str = "CreateTable") -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": "m"}}, operation)
 
 
 @pytest.mark.parametrize(
@@ -128,6 +169,10 @@ def client_error(code: str) -> ClientError:
         (client_error("AccessDeniedException"), "IAM"),
         (EndpointConnectionError(endpoint_url="http://x"), "AWS_ENDPOINT_URL_DYNAMODB"),
         (TableMismatch("events: key schema is id (HASH)"), "events: key schema"),
+        (client_error("TableNotFoundException", "CreateBackup"), "deploy --stage"),
+        (client_error("UnknownOperationException", "CreateBackup"), "export --out"),
+        (client_error("UnknownOperationException", "TransactWriteItems"), "트랜잭션을"),
+        (NotADirectoryError(20, "Not a directory", "out/file"), "out/file"),
     ],
 )
 def test_each_fixable_failure_is_explained_in_one_line(error, hint):

@@ -83,7 +83,7 @@ def test_the_guides_files_migrate_and_verify(dynamodb, files):
     assert stored is not None
     assert stored["title"] == {"S": "팀 회의"}
     assert stored["time"] == {"S": "오후 3:00"}
-    assert stored["created_at"] == {"S": "2024-01-15T09:00:00Z"}
+    assert stored["created_at"] == {"S": "2024-01-15T09:00:00.000Z"}
     assert stored["created_by"] == {"S": "migration"}
     assert stored["version"] == {"N": "1"}
     # "오후 3:00" reads as a time, as it would through the API; the run says how many did
@@ -215,6 +215,63 @@ def test_dry_run_validates_and_writes_nothing(dynamodb, files):
     assert dynamodb.list_tables()["TableNames"] == []
 
 
+def test_a_dry_run_says_what_it_would_migrate_never_that_it_did(dynamodb, files):
+    # Given the guide's files, one event with a time to read
+    # When they are migrated as a dry run
+    outcome, lines = run(dynamodb, *files, dry_run=True)
+    # Then every line speaks of what a real run would do
+    assert outcome.exit_code == 0
+    assert not [line for line in lines if "완료" in line]
+    assert "→ 부서 '개발팀' 마이그레이션 예정" in lines
+    assert "→ 일정 '팀 회의' 마이그레이션 예정" in lines
+    assert "→ 부서 데이터 마이그레이션 예정: 2개 (이미 있음 0개, 거부 0개)" in lines
+    assert "→ 일정 데이터 마이그레이션 예정: 2개 (이미 있음 0개, 거부 0개)" in lines
+    assert "🕒 시간 글에서 시작 시각을 읽어 쓸 예정인 일정: 1개" in lines
+
+
+@pytest.mark.parametrize(
+    ("written", "stored"),
+    [
+        # No offset: taken as UTC
+        ("2024-01-15T09:00:00", "2024-01-15T09:00:00.000Z"),
+        ("2024-01-15 09:00:00.5", "2024-01-15T09:00:00.500Z"),
+        # An offset: converted to UTC
+        ("2024-01-15T18:00:00+09:00", "2024-01-15T09:00:00.000Z"),
+        ("2024-01-15T09:00:00Z", "2024-01-15T09:00:00.000Z"),
+        # Already as the API writes it
+        ("2024-01-15T09:00:00.123Z", "2024-01-15T09:00:00.123Z"),
+    ],
+)
+def test_legacy_timestamps_are_stored_as_the_api_writes_them(dynamodb, tmp_path, written, stored):
+    # Given legacy records whose timestamps were written in another form
+    departments = write(
+        tmp_path / "d.json", [{"id": "d1", "name": "개발팀", "created_at": written}]
+    )
+    events = write(
+        tmp_path / "e.json",
+        [
+            {
+                "id": "e1",
+                "department_id": "d1",
+                "event_date": "2024-01-20",
+                "title": "회의",
+                "created_at": written,
+                "updated_at": written,
+            }
+        ],
+    )
+    # When they are migrated
+    outcome, _ = run(dynamodb, departments, events)
+    # Then their timestamps are ISO 8601 UTC with milliseconds and Z
+    assert outcome.exit_code == 0
+    department = item(dynamodb, "departments", id="d1")
+    event = item(dynamodb, "events", id="e1", department_id="d1")
+    assert department is not None
+    assert event is not None
+    assert department["created_at"] == {"S": stored}
+    assert (event["created_at"], event["updated_at"]) == ({"S": stored}, {"S": stored})
+
+
 BAD_DEPARTMENTS = [
     {"id": "ok", "name": "정상팀"},
     {"id": "dup-name", "name": " 정상팀 "},
@@ -288,6 +345,34 @@ def test_rejects_with_line_separators_in_their_text_stay_one_line_each(dynamodb,
     assert [r["record"] for r in written] == events
     assert [r["record"]["title"].encode() for r in written] == [odd.encode()] * 2
     assert list(read_json_lines(rejects_path)) == written
+
+
+def test_every_reject_carries_its_record_as_the_file_holds_it(dynamodb, tmp_path):
+    # Given a name the table already holds, and events filed under their department's id
+    run(dynamodb, write(tmp_path / "seed.json", [{"id": "x", "name": "기존팀"}]), None)
+    taken = {"id": "new", "name": "기존팀", "created_at": "2024-01-01T00:00:00"}
+    orphan = {"event_date": "2024-01-20", "title": "고아", "time": "오후 3:00"}
+    filed = {"id": "e2", "department_id": "other", "event_date": "2024-01-21", "title": "x"}
+    rejects_path = tmp_path / "rejects.jsonl"
+    # When a run rejects the department (after validation) and the events
+    outcome, _ = run(
+        dynamodb,
+        write(tmp_path / "d.json", [taken]),
+        write(tmp_path / "e.json", {"nowhere": [orphan, filed]}),
+        rejects_path=rejects_path,
+    )
+    # Then each reject holds the raw record and a reason, nothing the run read into it
+    assert outcome.exit_code == 2
+    written = list(read_json_lines(rejects_path))
+    assert {r["where"]: r["record"] for r in written} == {
+        "d.json #1": taken,
+        "e.json nowhere[0]": orphan,
+        "e.json nowhere[1]": filed,
+    }
+    reasons = {r["where"]: r["reason"] for r in written}
+    assert "already used by department 'x'" in reasons["d.json #1"]
+    assert "no department 'nowhere'" in reasons["e.json nowhere[0]"]
+    assert "filed under" in reasons["e.json nowhere[1]"]
 
 
 def test_a_name_already_taken_in_the_table_is_rejected(dynamodb, tmp_path, api_on):

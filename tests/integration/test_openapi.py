@@ -175,10 +175,11 @@ def test_under_an_api_gateway_stage_the_document_names_the_stage_as_its_server(t
     assert json.loads(response["body"])["servers"] == [{"url": "/v1"}]
 
 
-def test_the_docs_page_loads_swagger_ui_and_the_document_from_the_app_itself(api):
-    # When a browser opens /api/docs
-    page = api.get("/api/docs")
-    # Then it gets Swagger UI's page, which names only relative addresses
+@pytest.mark.parametrize("opened", ["/api/docs", "/api/docs/"])
+def test_the_docs_page_loads_swagger_ui_and_the_document_from_the_app_itself(api, opened):
+    # When a browser opens /api/docs, with or without a trailing slash
+    page = api.get(opened)
+    # Then it gets Swagger UI's page, which names only addresses on this host
     assert page.status == 200
     assert page.headers["Content-Type"] == "text/html; charset=utf-8"
     html = page.body.decode("utf-8")
@@ -186,7 +187,7 @@ def test_the_docs_page_loads_swagger_ui_and_the_document_from_the_app_itself(api
     assert "http:" not in html
     assert "https:" not in html
     addresses = re.findall(r'(?:src|href|url): ?"([^"]+)"|(?:src|href)="([^"]+)"', html)
-    loaded = {urljoin("/api/docs", a or b) for a, b in addresses}
+    loaded = {urljoin(opened, a or b) for a, b in addresses}
     assert loaded == {
         "/api/docs/swagger-ui.css",
         "/api/docs/swagger-ui-bundle.js",
@@ -198,6 +199,41 @@ def test_the_docs_page_loads_swagger_ui_and_the_document_from_the_app_itself(api
         "/api/docs/swagger-ui.css": "text/css; charset=utf-8",
         "/api/docs/swagger-ui-bundle.js": "text/javascript; charset=utf-8",
         "/api/openapi.json": "application/json; charset=utf-8",
+    }
+
+
+@pytest.mark.parametrize("path_used", ["/v1/api/docs", "/v1/api/docs/"])
+def test_under_an_api_gateway_stage_the_docs_page_names_the_stage_prefix(path_used):
+    # Given the request API Gateway sends Lambda for https://…/v1/api/docs (or …/docs/)
+    event = {
+        "resource": "/api/docs",
+        "path": path_used.removeprefix("/v1"),
+        "httpMethod": "GET",
+        "headers": {},
+        "multiValueHeaders": {},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": "/api/docs",
+            "httpMethod": "GET",
+            "path": path_used,
+            "stage": "v1",
+            "identity": {"sourceIp": "203.0.113.7"},
+        },
+        "body": None,
+        "isBase64Encoded": False,
+    }
+    # When the Lambda handler answers it
+    response = app(event, LambdaContext("api_handler", 128))
+    # Then Swagger UI's files and the document are fetched from under /v1
+    assert response["statusCode"] == 200
+    found = re.findall(r'(?:src|href|url): ?"([^"]+)"|(?:src|href)="([^"]+)"', response["body"])
+    assert {urljoin(path_used, a or b) for a, b in found} == {
+        "/v1/api/docs/swagger-ui.css",
+        "/v1/api/docs/swagger-ui-bundle.js",
+        "/v1/api/openapi.json",
     }
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from chalicelib.tables import table_definitions
-from ops.deploy.package import package, table_logical_id
+from ops.deploy.package import merge_template, package, table_logical_id
 from ops.deploy.policies import TRACING_ACTIONS
 from ops.deploy.stage import PROJECT_DIR, stage_settings
 from ops.deploy.steps import MAXIMUM_RETRY_ATTEMPTS
@@ -239,3 +239,52 @@ def test_prod_api_routes_carry_the_iam_authorizer_and_only_health_docs_and_page_
     # 14 data routes, then the occurrences' PATCH and DELETE, the feed token, the holidays and
     # the change feed
     assert len(guarded) == 19
+
+
+def answered(response: dict[str, Any], message: str = "Forbidden") -> dict[str, Any]:
+    """The body API Gateway sends with this gateway response: its template with $context
+    substituted (messageString comes as a quoted JSON string)."""
+    template = response["responseTemplates"]["application/json"]
+    return dict(json.loads(template.replace("$context.error.messageString", json.dumps(message))))
+
+
+def test_api_gateways_own_answers_are_the_apis_json_errors(built):
+    # Given the prod template, whose routes need a SigV4 signature
+    template, _ = built
+    definition = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    responses = definition["x-amazon-apigateway-gateway-responses"]
+    # Then an unsigned request and a path no route has (one answer type for both) say both
+    missing = responses["MISSING_AUTHENTICATION_TOKEN"]
+    assert missing["statusCode"] == "403"
+    assert answered(missing)["code"] == "missing_authentication_token"
+    assert "/api/docs" in answered(missing)["message"]
+    # And any other refusal or failure of API Gateway's keeps its status, in the same shape
+    assert "statusCode" not in responses["DEFAULT_4XX"]
+    assert "statusCode" not in responses["DEFAULT_5XX"]
+    assert answered(responses["DEFAULT_4XX"], "Too Many Requests") == {
+        "code": "request_refused",
+        "message": "Too Many Requests",
+    }
+    assert answered(responses["DEFAULT_5XX"], "Internal server error") == {
+        "code": "gateway_error",
+        "message": "Internal server error",
+    }
+    # Each with the request id, as the app's own answers carry it
+    for response in responses.values():
+        assert response["responseParameters"] == {
+            "gatewayresponse.header.X-Request-Id": "context.requestId"
+        }
+
+
+def test_on_an_open_stage_a_path_no_route_has_is_a_json_404():
+    # Given the dev stage, whose routes need no signature
+    template = merge_template(stage_settings("dev"), "dev")
+    definition = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    missing = definition["x-amazon-apigateway-gateway-responses"]["MISSING_AUTHENTICATION_TOKEN"]
+    # Then API Gateway's "Missing Authentication Token" is the API's 404
+    assert missing["statusCode"] == "404"
+    assert answered(missing) == {
+        "code": "not_found",
+        "message": "No route answers this method and path; the API's routes are listed at "
+        "/api/docs.",
+    }

@@ -6,7 +6,7 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib.streams import handlers
+from chalicelib import context
 from tests.conftest import reset_caches
 from tests.integration.streams import REGION, Webhook, scan_all, stream_records
 
@@ -253,8 +253,8 @@ def test_a_hundred_event_records_cost_at_most_ten_dynamodb_requests(
     client = boto3.client("dynamodb", region_name=REGION)
     calls: list[str] = []
     client.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
-    monkeypatch.setattr(handlers, "make_client", lambda settings: client)
-    handlers.reset()
+    monkeypatch.setattr(context, "make_client", lambda settings: client)
+    context.reset()
     assert failures(invoke("on_event_change", records)) == []
     # Then 170 items (85 audit entries, 85 notifications) took 7 BatchWriteItem calls
     assert calls == ["BatchWriteItem"] * 7
@@ -291,9 +291,9 @@ class Throttling:
 
 def throttled_pipeline(monkeypatch, times: int, writes: int = 1) -> Throttling:
     client = Throttling(boto3.client("dynamodb", region_name=REGION), times, writes)
-    monkeypatch.setattr(handlers, "make_client", lambda settings: client)
+    monkeypatch.setattr(context, "make_client", lambda settings: client)
     monkeypatch.setattr("chalicelib.streams.sinks.time.sleep", lambda seconds: None)
-    handlers.reset()
+    context.reset()
     return client
 
 

@@ -21,7 +21,8 @@ import pytest
 
 from chalicelib.settings import Settings
 from chalicelib.tables import table_definitions
-from tests.conftest import PROJECT_DIR, REGION
+from tests.conftest import PROJECT_DIR
+from tests.isolation import REGION
 from tests.moto_server import MotoServer
 
 # X-Ray trace ids: 1-<8 hex digits of epoch seconds>-<24 hex digits>

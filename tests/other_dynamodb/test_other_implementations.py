@@ -3,8 +3,8 @@
 - DynamoDB Local (AWS's own Java emulator): the guide's walkthrough and the concurrency
   promise through `manage.py serve` with AWS_ENDPOINT_URL_DYNAMODB.
 - dynalite, whose tables stay CREATING for a while after CreateTable (as on AWS): create-tables
-  must wait until they are ACTIVE. (dynalite has no transactions, so the API itself cannot run
-  on it.)
+  must wait until they are ACTIVE. dynalite has no transactions, so the API cannot run on it:
+  the local stack refuses to start there, and the API answers a 503 that says why.
 
 Run with `make test-other-dynamodb`, which installs both (npm) first.
 """
@@ -157,3 +157,56 @@ def test_create_tables_waits_for_tables_that_start_creating(dynalite):
         "⚠ events-idempotency: Time to Live를 켤 수 없습니다: UnknownOperationException"
     ]
     assert len(lines) == len(tables) + 1
+
+
+def test_the_local_stack_refuses_a_dynamodb_without_transactions_in_one_line(dynalite):
+    # Given dynalite, which has no TransactWriteItems
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        **CREDENTIALS,
+        "AWS_ENDPOINT_URL_DYNAMODB": dynalite,
+    }
+    # When the local stack is started on it
+    result = subprocess.run(
+        [sys.executable, "manage.py", "serve", "--port", "0"],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    # Then it stops at once with one line that says why, having created nothing
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert "이 DynamoDB는 트랜잭션을 지원하지 않습니다" in result.stderr
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=dynalite,
+        region_name="ap-northeast-2",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    assert client.list_tables()["TableNames"] == []
+
+
+def test_the_api_on_a_dynamodb_without_transactions_answers_a_503_that_says_why(
+    dynalite, monkeypatch
+):
+    from app import app
+    from chalicelib.context import get_context, reset
+    from ops.create_tables import ensure_tables
+    from tests.conftest import Api, local_client
+
+    # Given the API's tables on dynalite
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynalite)
+    reset()
+    ensure_tables(get_context().client, table_definitions(get_context().settings), lambda _: None)
+    # When a department is created
+    with local_client(app) as client:
+        reply = Api(client).post("/api/departments", {"name": "QA팀"})
+    # Then the answer is a 503 naming the missing operation, not a 500
+    assert reply.status == 503
+    assert reply.error_code == "storage_unavailable"
+    assert "does not support TransactWriteItems" in reply.json["message"]

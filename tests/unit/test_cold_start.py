@@ -32,6 +32,8 @@ def test_import_app_needs_no_environment_and_loads_only_what_every_invocation_us
     # What only the stream handlers use is loaded on their first batch, not at INIT.
     assert "aws_lambda_powertools.utilities.batch" not in modules
     assert "chalicelib.streams.handlers" not in modules
+    assert "chalicelib.streams.pipeline" not in modules
+    assert "chalicelib.streams.sinks" not in modules
     # The API's contract and its OpenAPI builder load on the first request for the document.
     assert "chalicelib.api.contract" not in modules
     assert "chalicelib.api.openapi" not in modules

@@ -2,7 +2,8 @@
 
 import pytest
 
-from chalicelib.tracing import subsegment_name, tracing_enabled
+from chalicelib.settings import Settings
+from chalicelib.tracing import subsegment_name
 from ops.deploy.stage import STAGES, load_config, stage_environment, stage_traces
 
 
@@ -11,7 +12,10 @@ def test_a_stage_traced_by_chalice_also_turns_on_the_tracer_and_only_then(stage)
     # "xray": true sets up Lambda and API Gateway; TRACING_ENABLED makes the app record
     # its own subsegments. One without the other is a half-traced stage.
     config = load_config()
-    assert stage_traces(config, stage) == tracing_enabled(stage_environment(config, stage))
+    assert (
+        stage_traces(config, stage)
+        == Settings.from_environ(stage_environment(config, stage)).tracing
+    )
 
 
 def test_prod_traces_and_dev_does_not():
@@ -26,7 +30,7 @@ def test_prod_traces_and_dev_does_not():
 )
 def test_tracing_is_off_unless_switched_on(value, enabled):
     environ = {} if value is None else {"TRACING_ENABLED": value}
-    assert tracing_enabled(environ) is enabled
+    assert Settings.from_environ(environ).tracing is enabled
 
 
 def test_subsegments_are_named_as_x_ray_accepts():

@@ -44,6 +44,10 @@ def test_a_checkout_names_its_commit_and_says_when_files_changed(tmp_path):
     git(tmp_path, "commit", "--quiet", "-m", "first")
     commit = git(tmp_path, "rev-parse", "--short=12", "HEAD")
     assert source_build_info(tmp_path) == BuildInfo("2.3.4", commit)
+    # Results the benchmark writes while measuring the tree do not make it another version
+    (tmp_path / "bench").mkdir()
+    (tmp_path / "bench" / "results.md").write_text("# Benchmark results\n", "utf-8")
+    assert source_build_info(tmp_path) == BuildInfo("2.3.4", commit)
     (tmp_path / "new.py").write_text("", "utf-8")
     assert source_build_info(tmp_path) == BuildInfo("2.3.4", f"{commit}.dirty")
 

@@ -1,6 +1,8 @@
 """A real calendar through the API: times in zones, multi-day and recurring events, changed and
 cancelled occurrences, overlaps, search and holidays (chalice.test.Client on moto)."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any
 
@@ -24,6 +26,29 @@ def listing(api, department_id: str, query: str) -> list[dict[str, Any]]:
         token = reply.json["next_token"]
         if token is None:
             return items
+
+
+@contextmanager
+def another_writer_before(operation: str, department_id: str, event_id: str) -> Iterator[None]:
+    """Another writer bumps the event's version just before each `operation` the app sends."""
+    from chalicelib.context import get_context
+
+    client = get_context().client
+
+    def bump(**_: object) -> None:
+        client.update_item(
+            TableName="events",
+            Key={"id": {"S": event_id}, "department_id": {"S": department_id}},
+            UpdateExpression="ADD #v :one",
+            ExpressionAttributeNames={"#v": "version"},
+            ExpressionAttributeValues={":one": {"N": "1"}},
+        )
+
+    client.meta.events.register(f"before-call.dynamodb.{operation}", bump)
+    try:
+        yield
+    finally:
+        client.meta.events.unregister(f"before-call.dynamodb.{operation}", bump)
 
 
 def tuesdays(first: date, last: date) -> list[str]:
@@ -301,28 +326,12 @@ def test_an_occurrence_route_checks_its_date_scope_and_version(api, department, 
 def test_an_occurrence_change_that_keeps_losing_to_other_writers_is_a_409(api, department, method):
     # Given a series that another writer changes each time this request is about to commit
     series = weekly_series(api, department["id"])
-    from chalicelib.context import get_context
-
-    client = get_context().client
-
-    def another_writer(**_: object) -> None:
-        client.update_item(
-            TableName="events",
-            Key={"id": {"S": series["id"]}, "department_id": {"S": department["id"]}},
-            UpdateExpression="ADD #v :one",
-            ExpressionAttributeNames={"#v": "version"},
-            ExpressionAttributeValues={":one": {"N": "1"}},
-        )
-
-    client.meta.events.register("before-call.dynamodb.TransactWriteItems", another_writer)
-    try:
+    with another_writer_before("TransactWriteItems", department["id"], series["id"]):
         # When one occurrence is changed without If-Match
         body = {"title": "바뀐 회의"} if method == "PATCH" else None
         reply = api.call(
             method, f"/api/events/{department['id']}/{series['id']}/occurrences/2026-01-13", body
         )
-    finally:
-        client.meta.events.unregister("before-call.dynamodb.TransactWriteItems", another_writer)
     # Then, after reading again a few times, it gives up with a 409 and wrote nothing
     assert reply.status == 409
     assert reply.error_code == "concurrent_modification"
@@ -341,25 +350,9 @@ def test_the_feed_token_route_checks_the_department_and_the_actor(api, departmen
 def test_a_patch_that_keeps_losing_to_other_writers_is_a_409(api, department):
     # Given an event that another writer changes each time this request is about to write
     event = api.event(department["id"], title="자리 다툼")
-    from chalicelib.context import get_context
-
-    client = get_context().client
-
-    def another_writer(**_: object) -> None:
-        client.update_item(
-            TableName="events",
-            Key={"id": {"S": event["id"]}, "department_id": {"S": department["id"]}},
-            UpdateExpression="ADD #v :one",
-            ExpressionAttributeNames={"#v": "version"},
-            ExpressionAttributeValues={":one": {"N": "1"}},
-        )
-
-    client.meta.events.register("before-call.dynamodb.PutItem", another_writer)
-    try:
+    with another_writer_before("PutItem", department["id"], event["id"]):
         # When it is changed without If-Match
         reply = api.patch(f"/api/events/{department['id']}/{event['id']}", {"title": "내 제목"})
-    finally:
-        client.meta.events.unregister("before-call.dynamodb.PutItem", another_writer)
     # Then after reading again a few times it gives up with a 409, and wrote nothing
     assert reply.status == 409
     assert reply.error_code == "concurrent_modification"

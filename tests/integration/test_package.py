@@ -17,6 +17,7 @@ from ops.deploy.policies import TRACING_ACTIONS
 from ops.deploy.stage import PROJECT_DIR, stage_settings
 from ops.deploy.steps import MAXIMUM_RETRY_ATTEMPTS
 from tests.conftest import head_commit
+from tests.integration.test_access import PUBLIC_ROUTES
 
 MAX_SHIPPED_BYTES = 5 * 1024 * 1024
 
@@ -216,21 +217,11 @@ def test_prod_api_routes_carry_the_iam_authorizer_and_only_health_docs_and_page_
     template, _ = built
     api = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
     assert api["securityDefinitions"]["sigv4"]["x-amazon-apigateway-authtype"] == "awsSigv4"
-    public = {
-        "/api/health",
-        "/api/openapi.json",
-        "/api/docs",
-        "/api/docs/{asset}",
-        # The calendar page is static; the API calls it makes are what is guarded.
-        "/",
-        "/app/{file}",
-        # Calendar apps cannot sign requests: the feed's token is its key.
-        "/api/departments/{department_id}/calendar.ics",
-    }
+
     guarded = []
     for path, operations in api["paths"].items():
         for method, operation in operations.items():
-            if method == "options" or path in public:
+            if method == "options" or path in PUBLIC_ROUTES:
                 assert "security" not in operation, (method, path)
             else:
                 assert operation["security"] == [{"sigv4": []}], (method, path)

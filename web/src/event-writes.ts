@@ -40,10 +40,16 @@ function outcomeOf({ error, response }: Answer): WriteOutcome {
   return { kind: "failed", message: failure(response, error).message };
 }
 
-/** One occurrence of a series: written as itself, not as the whole series. */
-function occurrenceOf(item: CalendarEvent): { series: string; day: string } | null {
+/** The path of one occurrence of a series, written as itself, not as the whole series. */
+function occurrenceOf(
+  item: CalendarEvent,
+): { department_id: string; event_id: string; occurrence_date: string } | null {
   return item.series_id && item.occurrence_date
-    ? { series: item.series_id, day: item.occurrence_date }
+    ? {
+        department_id: item.department_id,
+        event_id: item.series_id,
+        occurrence_date: item.occurrence_date,
+      }
     : null;
 }
 
@@ -65,14 +71,7 @@ export async function changeEvent(item: CalendarEvent, body: EventUpdate): Promi
   if (occurrence) {
     return outcomeOf(
       await api.PATCH("/api/events/{department_id}/{event_id}/occurrences/{occurrence_date}", {
-        params: {
-          path: {
-            department_id: item.department_id,
-            event_id: occurrence.series,
-            occurrence_date: occurrence.day,
-          },
-          header,
-        },
+        params: { path: occurrence, header },
         body,
       }),
     );
@@ -91,14 +90,7 @@ export async function deleteEvent(item: CalendarEvent): Promise<WriteOutcome> {
   if (occurrence) {
     return outcomeOf(
       await api.DELETE("/api/events/{department_id}/{event_id}/occurrences/{occurrence_date}", {
-        params: {
-          path: {
-            department_id: item.department_id,
-            event_id: occurrence.series,
-            occurrence_date: occurrence.day,
-          },
-          header,
-        },
+        params: { path: occurrence, header },
       }),
     );
   }

@@ -14,6 +14,7 @@ from chalicelib.api.health import health
 from chalicelib.api.history import history
 from chalicelib.api.http import chalice_errors_as_ours
 from chalicelib.api.request_ids import correlate_requests
+from chalicelib.api.roles import authorize
 from chalicelib.api.web import web
 from chalicelib.observability import logger, metrics
 from chalicelib.settings import get_settings
@@ -52,6 +53,10 @@ _origins = _settings.cors_allowed_origins
 if _origins:
     app.register_middleware(cors_middleware(_origins), "http")
     register_preflights(app, _origins)
+
+# Innermost: each route's rule (chalicelib/api/roles.py) is checked before its view runs, and
+# a refusal still gets the CORS headers and the request id from the middleware around it.
+app.register_middleware(authorize(app), "http")
 
 
 @app.on_dynamodb_record(stream_arn=_settings.events_stream_arn, batch_size=100)

@@ -6,43 +6,58 @@ they use (the sinks, the notification channels, an SNS client), are imported and
 first batch of their kind, so `import app` and the API's cold start never pay for them.
 """
 
-from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from typing import TYPE_CHECKING
 
 from chalicelib.dynamo import DynamoDBClient, make_client
-from chalicelib.repositories.change_feed import ChangeFeed
-from chalicelib.repositories.changes import ChangeRepository
-from chalicelib.repositories.departments import DepartmentRepository
-from chalicelib.repositories.events import EventRepository
 from chalicelib.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from chalicelib.repositories.change_feed import ChangeFeed
+    from chalicelib.repositories.changes import ChangeRepository
+    from chalicelib.repositories.departments import DepartmentRepository
+    from chalicelib.repositories.events import EventRepository
     from chalicelib.streams.pipeline import Pipeline
 
 
-@dataclass(frozen=True)
 class Context:
-    settings: Settings
-    client: DynamoDBClient
-    departments: DepartmentRepository
-    events: EventRepository
-    changes: ChangeRepository
-    change_feed: ChangeFeed
+    """The settings and the DynamoDB client, and each repository built on its first use: the
+    repositories bring the models, and with them pydantic, which a health check or a
+    preflight never needs."""
+
+    def __init__(self, settings: Settings, client: DynamoDBClient) -> None:
+        self.settings = settings
+        self.client = client
+
+    @cached_property
+    def departments(self) -> "DepartmentRepository":
+        from chalicelib.repositories.departments import DepartmentRepository
+
+        return DepartmentRepository(self.client, self.settings)
+
+    @cached_property
+    def events(self) -> "EventRepository":
+        from chalicelib.repositories.events import EventRepository
+
+        return EventRepository(self.client, self.settings)
+
+    @cached_property
+    def changes(self) -> "ChangeRepository":
+        from chalicelib.repositories.changes import ChangeRepository
+
+        return ChangeRepository(self.client, self.settings)
+
+    @cached_property
+    def change_feed(self) -> "ChangeFeed":
+        from chalicelib.repositories.change_feed import ChangeFeed
+
+        return ChangeFeed(self.client, self.settings.audit_table)
 
 
 @cache
 def get_context() -> Context:
     settings = get_settings()
-    client = make_client(settings)
-    return Context(
-        settings=settings,
-        client=client,
-        departments=DepartmentRepository(client, settings),
-        events=EventRepository(client, settings),
-        changes=ChangeRepository(client, settings),
-        change_feed=ChangeFeed(client, settings.audit_table),
-    )
+    return Context(settings, make_client(settings))
 
 
 @cache

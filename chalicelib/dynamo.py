@@ -27,9 +27,11 @@ else:
     TypedItem = Mapping[str, Any]
 
 __all__ = [
+    "BATCH_GET_LIMIT",
     "BATCH_WRITE_LIMIT",
     "DynamoDBClient",
     "TypedItem",
+    "batch_get",
     "batch_write",
     "cancellation_codes",
     "error_code",
@@ -185,6 +187,9 @@ def _explains_each_item(codes: Sequence[str], item_count: int) -> bool:
 BATCH_WRITE_LIMIT = 25
 
 
+BATCH_GET_LIMIT = 100
+
+
 def batch_write(
     client: DynamoDBClient,
     request_items: Mapping[str, list[Any]],
@@ -197,11 +202,52 @@ def batch_write(
     UnprocessedItems and throttling errors are tried again after an exponentially growing,
     fully jittered pause, so throttled writers spread out instead of hammering the table.
     True when all was written within `attempts`; other errors are raised."""
-    pending: Mapping[str, list[Any]] = request_items
+
+    def write(pending: Mapping[str, Any]) -> Mapping[str, Any]:
+        return client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+
+    return _until_processed(write, request_items, attempts, sleep, max_pause)
+
+
+def batch_get(
+    client: DynamoDBClient,
+    table: str,
+    keys: Sequence[Mapping[str, Any]],
+    *,
+    attempts: int = 8,
+    sleep: Callable[[float], None] = time.sleep,
+    max_pause: float = 2.0,
+) -> list[dict[str, Any]]:
+    """The items of up to 100 `keys` (typed) of one table, read consistently, in no particular
+    order; keys with no item are left out. UnprocessedKeys are read again the way batch_write
+    writes again; StorageUnavailable when some are still unread after `attempts`."""
+    found: list[dict[str, Any]] = []
+
+    def read(pending: Mapping[str, Any]) -> Mapping[str, Any]:
+        response = client.batch_get_item(RequestItems=pending)
+        found.extend(response.get("Responses", {}).get(table, []))
+        return response.get("UnprocessedKeys") or {}
+
+    request = {table: {"Keys": list(keys), "ConsistentRead": True}}
+    if keys and not _until_processed(read, request, attempts, sleep, max_pause):
+        raise StorageUnavailable("DynamoDB kept some reads unprocessed; try again.")
+    return found
+
+
+def _until_processed(
+    send: Callable[[Mapping[str, Any]], Mapping[str, Any]],
+    request: Mapping[str, Any],
+    attempts: int,
+    sleep: Callable[[float], None],
+    max_pause: float,
+) -> bool:
+    """`send` a batch request, then what it answers as unprocessed, until nothing is left:
+    after an exponentially growing, fully jittered pause, and after throttling errors too.
+    False when something is still left after `attempts`; other errors are raised."""
+    pending = request
     for attempt in range(attempts):
         try:
-            response = client.batch_write_item(RequestItems=pending)
-            pending = response.get("UnprocessedItems") or {}
+            pending = send(pending)
         except ClientError as error:
             if not is_throttling(error):
                 raise

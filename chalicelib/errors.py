@@ -45,6 +45,36 @@ class InvalidPageToken(InvalidRequest):
     code = "invalid_next_token"
 
 
+class Unauthenticated(DomainError):
+    """A stage with an authorizer handed over no identity: the caller is nobody we know."""
+
+    status = 401
+    code = "unauthenticated"
+
+    def __init__(self) -> None:
+        super().__init__("Sign in: this stage needs an authenticated caller.")
+
+
+class Forbidden(DomainError):
+    """The caller is known but lacks the role the operation needs."""
+
+    status = 403
+    code = "forbidden"
+
+    def __init__(self, role: str, department_id: str | None) -> None:
+        where = f"department '{department_id}'" if department_id else "the whole calendar"
+        super().__init__(f"This needs the {role} role in {where}.")
+        self.role = role
+        self.department_id = department_id
+
+    def body(self) -> dict[str, object]:
+        body = super().body()
+        body["role"] = self.role
+        if self.department_id:
+            body["department_id"] = self.department_id
+        return body
+
+
 class NotFound(DomainError):
     status = 404
     code = "not_found"

@@ -6,7 +6,6 @@ surrounding whitespace. Uniqueness of department names is decided on a normalise
 
 import re
 import unicodedata
-from datetime import date
 from typing import Annotated, Any, Self
 
 from pydantic import (
@@ -26,6 +25,7 @@ from chalicelib.calendar.moments import DEFAULT_ZONE, is_zone
 from chalicelib.calendar.schedule import Schedule, instant_text
 from chalicelib.calendar.time_text import read_times
 from chalicelib.errors import FieldProblem, ValidationFailed
+from chalicelib.formats import is_calendar_date
 
 NAME_MAX = 100
 TITLE_MAX = 200
@@ -37,27 +37,9 @@ ZONE_MAX = 64
 
 _CLOCK = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 
-_DATE_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}")
-# Ids are UUIDs the server makes, or ids kept from the legacy data: short, plain ASCII.
-ID_PATTERN = r"[A-Za-z0-9._:-]{1,128}"
-_ID = re.compile(ID_PATTERN)
 # C0 controls and DEL; descriptions may still hold line breaks and tabs.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONTROL_EXCEPT_WHITESPACE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def is_valid_id(value: str) -> bool:
-    return bool(_ID.fullmatch(value))
-
-
-def is_calendar_date(value: str) -> bool:
-    if not _DATE_SHAPE.fullmatch(value):
-        return False
-    try:
-        date.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
 
 
 def _calendar_date(value: str) -> str:

@@ -5,11 +5,14 @@ everything the app reads (`ENVIRONMENT_VARIABLES`) follows the model: the tests 
 clear exactly that list, and a new setting cannot be forgotten there.
 """
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from functools import cache
 from typing import Any, Final, Literal
+
+from chalicelib.formats import is_group
 
 DEFAULT_REGION = "ap-northeast-2"
 
@@ -50,6 +53,11 @@ class Settings:
     # pool is named, else IAM); without it the API is open (local stack, dev).
     require_auth: bool = field(default=False, metadata=_env("REQUIRE_AUTH"))
     cognito_user_pool_arn: str | None = field(default=None, metadata=_env("COGNITO_USER_POOL_ARN"))
+    # For IAM callers, the groups (admin, dept-<id>-editor, dept-<id>-viewer) each principal
+    # ARN pattern holds: JSON {"arn:aws:sts::123456789012:assumed-role/Ops/*": ["admin"]}.
+    iam_grants: tuple[tuple[str, tuple[str, ...]], ...] = field(
+        default=(), metadata=_env("IAM_GRANTS")
+    )
     # Browser origins allowed to call the API ("*" only where no authentication is required).
     cors_allowed_origins: tuple[str, ...] = field(default=(), metadata=_env("CORS_ALLOWED_ORIGINS"))
     # The app's own X-Ray subsegments (chalicelib/tracing.py), for stages Chalice traces.
@@ -114,6 +122,7 @@ class Settings:
             notify_webhook_url=read("notify_webhook_url") or None,
             require_auth=switch("require_auth"),
             cognito_user_pool_arn=read("cognito_user_pool_arn") or None,
+            iam_grants=parse_iam_grants(read("iam_grants")),
             cors_allowed_origins=cors_origins(read("cors_allowed_origins")),
             tracing=switch("tracing"),
         )
@@ -142,6 +151,33 @@ def cors_origins(text: str) -> tuple[str, ...]:
     """CORS_ALLOWED_ORIGINS as the app compares origins: comma-separated, trailing slash off
     (browsers send an Origin without one)."""
     return tuple(origin.strip().rstrip("/") for origin in text.split(",") if origin.strip())
+
+
+def parse_iam_grants(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """IAM_GRANTS: a JSON object from principal ARN patterns to lists of group names. Refused
+    whole when any part is wrong: half a mapping would quietly take roles away."""
+    if not text.strip():
+        return ()
+    name = variable("iam_grants")
+    try:
+        mapping = json.loads(text)
+    except ValueError as error:
+        raise UnsafeConfiguration(f"{name} must be a JSON object: {error}.") from error
+    if not isinstance(mapping, dict):
+        raise UnsafeConfiguration(f"{name} must be a JSON object of ARN patterns to group lists.")
+    grants = []
+    for pattern, groups in mapping.items():
+        if not pattern.startswith("arn:") or not isinstance(groups, list):
+            raise UnsafeConfiguration(
+                f"{name}: '{pattern}' must be an ARN (pattern) with a list of groups."
+            )
+        unknown = [group for group in groups if not isinstance(group, str) or not is_group(group)]
+        if unknown:
+            raise UnsafeConfiguration(
+                f"{name}: {unknown} are not groups (admin, dept-<id>-editor, dept-<id>-viewer)."
+            )
+        grants.append((pattern, tuple(groups)))
+    return tuple(grants)
 
 
 def _switch(name: str, text: str) -> bool:

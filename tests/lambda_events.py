@@ -17,6 +17,7 @@ def api_gateway_event(
     request_id: str,
     body: Any = None,
     headers: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """An API Gateway REST proxy event for `path` (a concrete path under one of the app's
     routes, e.g. /api/events/abc), as API Gateway sends it to the API function."""
@@ -26,7 +27,10 @@ def api_gateway_event(
         "path": path,
         "httpMethod": method,
         "headers": {"Content-Type": "application/json", **(headers or {})},
-        "multiValueQueryStringParameters": None,
+        "queryStringParameters": query or None,
+        "multiValueQueryStringParameters": (
+            {name: [value] for name, value in query.items()} if query else None
+        ),
         "pathParameters": path_params or None,
         "stageVariables": None,
         "requestContext": {

@@ -19,6 +19,7 @@ from chalice.app import (
 )
 
 from chalicelib.api.http import json_response
+from chalicelib.api.roles import PUBLIC, requires
 from chalicelib.settings import Settings, get_settings
 
 # Headers a browser may send and read across origins.
@@ -84,7 +85,8 @@ def register_preflights(app: Chalice, origins: tuple[str, ...]) -> None:
     an authorizer (browsers never send credentials on a preflight) and touch no table."""
     for path, views in list(app.routes.items()):
         methods = sorted(method for method in views if method != "OPTIONS")
-        app.route(path, methods=["OPTIONS"])(_preflight(app, methods, origins))
+        preflight = requires(PUBLIC)(_preflight(app, methods, origins))
+        app.route(path, methods=["OPTIONS"])(preflight)
 
 
 def _preflight(

@@ -4,6 +4,7 @@ opens it, and the public holidays."""
 import hashlib
 import json
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from chalice.app import Blueprint, Request, Response
 
@@ -16,9 +17,12 @@ from chalicelib.api.http import (
     query_param,
     stage_prefix,
 )
+from chalicelib.api.roles import EDITOR, PUBLIC, SIGNED_IN, requires
 from chalicelib.context import get_context
 from chalicelib.errors import DepartmentNotFound, FieldProblem, InvalidRequest
-from chalicelib.models import Event
+
+if TYPE_CHECKING:
+    from chalicelib.models import Event
 
 calendar = Blueprint(__name__)
 
@@ -29,6 +33,7 @@ _HOLIDAY_YEARS_BEFORE, _HOLIDAY_YEARS_AFTER = 1, 2
 
 
 @calendar.route("/departments/{department_id}/feed-token", methods=["POST"], authorizer=AUTHORIZER)
+@requires(EDITOR)
 @handles_errors
 def rotate_feed_token(department_id: str) -> Response:
     request = calendar.current_request
@@ -40,6 +45,7 @@ def rotate_feed_token(department_id: str) -> Response:
 
 # No authorizer: calendar apps cannot sign requests. The feed token is the key.
 @calendar.route("/departments/{department_id}/calendar.ics", methods=["GET"])
+@requires(PUBLIC)
 @handles_errors
 def calendar_feed(department_id: str) -> Response:
     request = calendar.current_request
@@ -76,7 +82,7 @@ def calendar_feed(department_id: str) -> Response:
     )
 
 
-def _feed_tag(name: str, events: list[Event], holiday_years: tuple[int, int] | None) -> str:
+def _feed_tag(name: str, events: list["Event"], holiday_years: tuple[int, int] | None) -> str:
     """Changes whenever the feed's bytes would: another event version, name, holiday years or
     release of the app (which may write feeds differently)."""
     from chalicelib.version import running_version
@@ -87,6 +93,7 @@ def _feed_tag(name: str, events: list[Event], holiday_years: tuple[int, int] | N
 
 
 @calendar.route("/holidays", methods=["GET"], authorizer=AUTHORIZER)
+@requires(SIGNED_IN)
 @handles_errors
 def list_holidays() -> Response:
     from chalicelib.calendar.holidays import holidays_in_year, year_range
@@ -111,7 +118,7 @@ def _origin(request: Request) -> str:
     return f"{scheme}://{headers.get('host', 'localhost')}"
 
 
-def _stamp_of(events: list[Event], now: datetime) -> datetime:
+def _stamp_of(events: list["Event"], now: datetime) -> datetime:
     """DTSTAMP: the latest change, so an unchanged calendar gives the same bytes (and ETag)."""
     latest = max((e.updated_at for e in events), default="")
     if not latest:

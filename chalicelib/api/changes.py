@@ -7,16 +7,22 @@ from chalice.app import Blueprint, Response
 
 from chalicelib.api.access import AUTHORIZER
 from chalicelib.api.http import checked_id, handles_errors, model_response, query_param
+from chalicelib.api.roles import VIEWER, requires
 from chalicelib.context import get_context
 from chalicelib.errors import DepartmentNotFound
-from chalicelib.models import ChangePage
+
+# The models (and pydantic with them) are imported inside the views, on the first request
+# that needs them: `import app` stays without them (tests/unit/test_cold_start.py).
 
 changes = Blueprint(__name__)
 
 
 @changes.route("/departments/{department_id}/changes", methods=["GET"], authorizer=AUTHORIZER)
+@requires(VIEWER)
 @handles_errors
 def department_changes(department_id: str) -> Response:
+    from chalicelib.models import ChangePage
+
     request = changes.current_request
     department_id = checked_id(department_id, "department")
     since = query_param(request, "since")

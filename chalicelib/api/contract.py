@@ -14,9 +14,9 @@ from pydantic import BaseModel, Field
 
 from chalicelib.api.swagger_ui import SWAGGER_UI_ASSETS
 from chalicelib.api.web import PAGE_ASSETS
+from chalicelib.formats import ID_PATTERN
 from chalicelib.models import (
     DESCRIPTION_MAX,
-    ID_PATTERN,
     NAME_MAX,
     TIME_MAX,
     TITLE_MAX,
@@ -67,7 +67,18 @@ document, the docs page and the calendar page's files stay public."""
 class Health(BaseModel):
     status: str = Field(description='"ok" once every table answers')
     version: str = Field(
-        default="", description="the running version and its commit, e.g. `0.1.0+1a2b3c4d5e6f`"
+        default="",
+        description="the running version: with its commit (`0.1.0+1a2b3c4d5e6f`) on stages "
+        "without authentication, the number alone (`0.1.0`) where callers sign in",
+    )
+    authentication: str | None = Field(
+        default=None,
+        description='`"none"` on stages without an authorizer (the local stack); absent elsewhere',
+    )
+    actor: str | None = Field(
+        default=None,
+        description="where the name changes are recorded under comes from, on stages without "
+        "an authorizer (`X-Actor header`); absent elsewhere, where it is the signed-in caller",
     )
 
 
@@ -97,6 +108,13 @@ class Holiday(BaseModel):
 class HolidayYear(BaseModel):
     year: int
     items: list[Holiday]
+
+
+class ForbiddenBody(ErrorBody):
+    role: str = Field(description="the role the operation needs: `viewer`, `editor` or `admin`")
+    department_id: str | None = Field(
+        default=None, description="the department it is needed in; absent for `admin`"
+    )
 
 
 class StaleVersionBody(ErrorBody):
@@ -192,7 +210,9 @@ PARAMETERS: Mapping[str, Parameter] = {
     "X-Actor": Parameter(
         "header",
         {"type": "string", "maxLength": 200, "pattern": r"^[\x20-\x7e]*$"},
-        "Who makes the change, recorded with it, where the stage does not authenticate callers.",
+        "Who makes the change, recorded with it, where the stage does not authenticate callers "
+        "(the local stack). Ignored where it does: the change is recorded under the signed-in "
+        "caller.",
     ),
     "Idempotency-Key": Parameter(
         "header",
@@ -246,6 +266,9 @@ STATUS_REASONS: Mapping[int, str] = {
     "read everything again, without `since`.",
     400: "Bad input: the body, a query parameter or a header is invalid (`invalid_request`, "
     "`validation_error`, `invalid_next_token`); `fields` names each one.",
+    401: "The stage needs a signed-in caller and none was given (`unauthenticated`).",
+    403: "The caller lacks the role this operation needs (`forbidden`); `role` and "
+    "`department_id` say which.",
     404: "No such item (`department_not_found`, `event_not_found`), or an id no item can "
     "have (`not_found`).",
     409: "The change conflicts with the data (`department_name_taken`, "
@@ -261,7 +284,7 @@ STATUS_REASONS: Mapping[int, str] = {
     "nothing was half-written. Retry after `Retry-After` seconds.",
 }
 
-ERROR_BODIES: Mapping[int, type[BaseModel]] = {412: StaleVersionBody}
+ERROR_BODIES: Mapping[int, type[BaseModel]] = {403: ForbiddenBody, 412: StaleVersionBody}
 ERROR_HEADERS: Mapping[int, tuple[str, ...]] = {
     304: ("ETag",),
     412: ("ETag",),

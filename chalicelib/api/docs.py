@@ -15,6 +15,7 @@ from typing import Any
 from chalice.app import Blueprint, Chalice, Response
 
 from chalicelib.api.http import handles_errors, json_response, stage_prefix
+from chalicelib.api.roles import PUBLIC, requires
 from chalicelib.api.swagger_ui import SWAGGER_UI_ASSETS
 from chalicelib.errors import NotFound
 
@@ -46,12 +47,14 @@ docs = Blueprint(__name__)
 
 
 @docs.route("/openapi.json", methods=["GET"])
+@requires(PUBLIC)
 @handles_errors
 def openapi_document() -> Response:
     return json_response(_document(docs.current_app, stage_prefix(docs.current_request)))
 
 
 @docs.route("/docs", methods=["GET"])
+@requires(PUBLIC)
 @handles_errors
 def swagger_ui() -> Response:
     request = docs.current_request
@@ -66,6 +69,7 @@ def swagger_ui() -> Response:
 
 
 @docs.route("/docs/{asset}", methods=["GET"])
+@requires(PUBLIC)
 @handles_errors
 def swagger_ui_asset(asset: str) -> Response:
     if asset not in SWAGGER_UI_ASSETS:

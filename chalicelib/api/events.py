@@ -17,21 +17,25 @@ from chalicelib.api.http import (
     page_params,
     query_param,
 )
-from chalicelib.calendar.instances import Window
-from chalicelib.calendar.schedule import NEVER
+from chalicelib.api.roles import EDITOR, VIEWER, requires
 from chalicelib.context import get_context
 from chalicelib.errors import DepartmentNotFound, FieldProblem, InvalidRequest
-from chalicelib.models import EventCreate, EventPage, EventUpdate, is_calendar_date, parse
-from chalicelib.repositories.event_listing import FIRST
+from chalicelib.formats import is_calendar_date
 
 QUERY_MAX = 100
+
+# The models (and pydantic with them) and the calendar rules are imported inside the views, on
+# the first request that needs them: `import app` stays without them (test_cold_start.py).
 
 events = Blueprint(__name__)
 
 
 @events.route("/events/{department_id}", methods=["POST"], authorizer=AUTHORIZER)
+@requires(EDITOR)
 @handles_errors
 def create_event(department_id: str) -> Response:
+    from chalicelib.models import EventCreate, parse
+
     request = events.current_request
     department_id = checked_id(department_id, "department")
     data = parse(EventCreate, json_body(request))
@@ -44,10 +48,15 @@ def create_event(department_id: str) -> Response:
 
 
 @events.route("/events/{department_id}", methods=["GET"], authorizer=AUTHORIZER)
+@requires(VIEWER)
 @handles_errors
 def list_events(department_id: str) -> Response:
     """Without from/to: the events as stored (a series once). With either: what happens in
     those dates, a series expanded into its occurrences, holidays mixed in if asked."""
+    from chalicelib.calendar.instances import Window
+    from chalicelib.calendar.schedule import FIRST, NEVER
+    from chalicelib.models import EventPage
+
     request = events.current_request
     department_id = checked_id(department_id, "department")
     date_from, date_to = _date_param(request, "from"), _date_param(request, "to")
@@ -81,6 +90,7 @@ def list_events(department_id: str) -> Response:
 
 
 @events.route("/events/{department_id}/{event_id}", methods=["GET"], authorizer=AUTHORIZER)
+@requires(VIEWER)
 @handles_errors
 def get_event(department_id: str, event_id: str) -> Response:
     department_id = checked_id(department_id, "department")
@@ -90,8 +100,11 @@ def get_event(department_id: str, event_id: str) -> Response:
 
 
 @events.route("/events/{department_id}/{event_id}", methods=["PATCH"], authorizer=AUTHORIZER)
+@requires(EDITOR)
 @handles_errors
 def update_event(department_id: str, event_id: str) -> Response:
+    from chalicelib.models import EventUpdate, parse
+
     request = events.current_request
     department_id = checked_id(department_id, "department")
     event_id = checked_id(event_id, "event")
@@ -103,6 +116,7 @@ def update_event(department_id: str, event_id: str) -> Response:
 
 
 @events.route("/events/{department_id}/{event_id}", methods=["DELETE"], authorizer=AUTHORIZER)
+@requires(EDITOR)
 @handles_errors
 def delete_event(department_id: str, event_id: str) -> Response:
     request = events.current_request
@@ -116,8 +130,11 @@ _OCCURRENCE = "/events/{department_id}/{event_id}/occurrences/{occurrence_date}"
 
 
 @events.route(_OCCURRENCE, methods=["PATCH"], authorizer=AUTHORIZER)
+@requires(EDITOR)
 @handles_errors
 def update_occurrence(department_id: str, event_id: str, occurrence_date: str) -> Response:
+    from chalicelib.models import EventUpdate, parse
+
     request = events.current_request
     department_id = checked_id(department_id, "department")
     event_id = checked_id(event_id, "event")
@@ -135,6 +152,7 @@ def update_occurrence(department_id: str, event_id: str, occurrence_date: str) -
 
 
 @events.route(_OCCURRENCE, methods=["DELETE"], authorizer=AUTHORIZER)
+@requires(EDITOR)
 @handles_errors
 def delete_occurrence(department_id: str, event_id: str, occurrence_date: str) -> Response:
     request = events.current_request

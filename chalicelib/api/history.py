@@ -13,16 +13,23 @@ from chalicelib.api.http import (
     page_params,
     query_param,
 )
+from chalicelib.api.roles import ADMIN, VIEWER, requires
 from chalicelib.context import get_context
 from chalicelib.errors import FieldProblem, InvalidRequest
-from chalicelib.models import AuditPage, NotificationPage, is_calendar_date
+from chalicelib.formats import is_calendar_date
+
+# The models (and pydantic with them) are imported inside the views, on the first request
+# that needs them: `import app` stays without them (tests/unit/test_cold_start.py).
 
 history = Blueprint(__name__)
 
 
 @history.route("/events/{department_id}/{event_id}/history", methods=["GET"], authorizer=AUTHORIZER)
+@requires(VIEWER)
 @handles_errors
 def event_history(department_id: str, event_id: str) -> Response:
+    from chalicelib.models import AuditPage
+
     request = history.current_request
     department_id = checked_id(department_id, "department")
     event_id = checked_id(event_id, "event")
@@ -32,8 +39,11 @@ def event_history(department_id: str, event_id: str) -> Response:
 
 
 @history.route("/departments/{department_id}/history", methods=["GET"], authorizer=AUTHORIZER)
+@requires(VIEWER)
 @handles_errors
 def department_history(department_id: str) -> Response:
+    from chalicelib.models import AuditPage
+
     request = history.current_request
     department_id = checked_id(department_id, "department")
     limit, token = page_params(request)
@@ -42,8 +52,11 @@ def department_history(department_id: str) -> Response:
 
 
 @history.route("/audit", methods=["GET"], authorizer=AUTHORIZER)
+@requires(ADMIN)
 @handles_errors
 def audit_for_date() -> Response:
+    from chalicelib.models import AuditPage
+
     request = history.current_request
     date = query_param(request, "date")
     if date is None or not is_calendar_date(date):
@@ -57,8 +70,11 @@ def audit_for_date() -> Response:
 
 
 @history.route("/departments/{department_id}/notifications", methods=["GET"], authorizer=AUTHORIZER)
+@requires(VIEWER)
 @handles_errors
 def department_notifications(department_id: str) -> Response:
+    from chalicelib.models import NotificationPage
+
     request = history.current_request
     department_id = checked_id(department_id, "department")
     limit, token = page_params(request)

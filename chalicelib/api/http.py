@@ -3,19 +3,23 @@
 import functools
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Request, Response
-from pydantic import BaseModel
 
+from chalicelib.api.identity import Principal, principal_of
 from chalicelib.errors import DomainError, FieldProblem, InvalidRequest, NotFound, PayloadTooLarge
-from chalicelib.models import is_valid_id
+from chalicelib.formats import is_valid_id
 from chalicelib.pagination import parse_limit
 from chalicelib.repositories.idempotency import Created, IdempotentRequest
+from chalicelib.settings import get_settings
+
+if TYPE_CHECKING:
+    # Only for types: pydantic loads with the models, on the first request that needs one.
+    from pydantic import BaseModel
 
 MAX_BODY_BYTES = 64 * 1024
 JSON_TYPE = "application/json; charset=utf-8"
-_ACTOR_MAX = 200
 _IDEMPOTENCY_KEY_MAX = 255
 
 View = Callable[..., Response]
@@ -31,7 +35,7 @@ def json_response(
 
 
 def model_response(
-    model: BaseModel, status: int = 200, headers: Mapping[str, str] | None = None
+    model: "BaseModel", status: int = 200, headers: Mapping[str, str] | None = None
 ) -> Response:
     return json_response(model.model_dump(mode="json"), status, headers)
 
@@ -144,38 +148,18 @@ def if_match(request: Request) -> int | None:
     return int(value)
 
 
+def caller(request: Request) -> Principal:
+    """Who is calling, as the stage's authorizer established it (see identity.py)."""
+    return principal_of(request.context, request.headers.get("x-actor") or "", get_settings())
+
+
 def actor(request: Request) -> str:
-    """Who is making this change: the authenticated identity when API Gateway gives one,
-    else the X-Actor header (local and open stages), else 'anonymous'."""
-    context = request.context or {}
-    claims = (context.get("authorizer") or {}).get("claims") or {}
-    identity = context.get("identity") or {}
-    for candidate in (claims.get("cognito:username"), identity.get("userArn")):
-        if candidate:
-            return str(candidate)
-    header = _utf8_header(request.headers.get("x-actor") or "").strip()
-    if not header:
-        return "anonymous"
-    if len(header) > _ACTOR_MAX or not header.isprintable():
-        raise InvalidRequest(
-            f"X-Actor must be printable text of at most {_ACTOR_MAX} characters.",
-            fields=(FieldProblem("X-Actor", "must be printable text"),),
-        )
-    return header
-
-
-def _utf8_header(value: str) -> str:
-    """A header value sent as UTF-8 (`X-Actor: 김철수`). HTTP servers decode header bytes as
-    latin-1, as HTTP/1.1 defines them; undo that when the bytes are valid UTF-8, so Korean
-    names arrive intact."""
-    try:
-        return value.encode("latin-1").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        return value  # already text (decoded upstream), or not UTF-8: keep it as it came
+    """The name this request's changes are recorded under."""
+    return caller(request).actor
 
 
 def idempotent_request(
-    request: Request, caller: str, operation: str, data: BaseModel
+    request: Request, caller: str, operation: str, data: "BaseModel"
 ) -> IdempotentRequest | None:
     """The create's Idempotency-Key, if the client sent one (a UUID is the usual choice)."""
     key = (request.headers.get("idempotency-key") or "").strip()

@@ -10,6 +10,7 @@ from pydantic.json_schema import JsonSchemaMode
 
 from chalicelib.api import contract
 from chalicelib.api.contract import JSON, Operation
+from chalicelib.api.roles import rule_of
 
 _SCHEMAS = "#/components/schemas/"
 
@@ -78,9 +79,17 @@ def _operation(route: RouteEntry, operation: Operation, schemas: _Schemas) -> di
             **{str(status): _error(status, operation, schemas) for status in operation.errors},
         },
     }
+    rule = rule_of(route.view_function)
+    if rule is None:
+        raise ValueError(f"{route.method} {route.uri_pattern} has no access rule: add @requires")
+    described["description"] = rule.describe()
+    described["x-access"] = rule.document()
     security = _security(route)
     if security:
         described["security"] = security
+        refusals = (401,) if rule.role is None else (401, 403)
+        for status in refusals:
+            described["responses"][str(status)] = _error(status, operation, schemas)
     if operation.body is not None:
         body: dict[str, Any] = {"schema": schemas.ref(operation.body, "validation")}
         if operation.example is not None:

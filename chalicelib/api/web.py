@@ -15,6 +15,7 @@ from pathlib import Path
 from chalice.app import Blueprint, Request, Response
 
 from chalicelib.api.http import handles_errors, stage_prefix
+from chalicelib.api.roles import PUBLIC, requires
 from chalicelib.errors import NotFound
 
 BUILT_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -42,6 +43,7 @@ web = Blueprint(__name__)
 
 
 @web.route("/", methods=["GET"])
+@requires(PUBLIC)
 @handles_errors
 def calendar_page() -> Response:
     base = html.escape(_page_base(web.current_request), quote=True)
@@ -58,6 +60,7 @@ def calendar_page() -> Response:
 
 
 @web.route("/app/{file}", methods=["GET"])
+@requires(PUBLIC)
 @handles_errors
 def calendar_page_asset(file: str) -> Response:
     content_type = PAGE_ASSETS.get(file)

@@ -16,6 +16,8 @@ from chalicelib.errors import FieldProblem
 FIELDS = ("event_date", "start_time", "end_time", "end_date", "timezone", "recurrence", "exdates")
 # The last day of a series without an end (COUNT or UNTIL); sorts after every real date.
 NEVER = "9999-12-31"
+# The first day there is: a listing with no lower bound starts here.
+FIRST = "0001-01-01"
 
 
 @dataclass(frozen=True)

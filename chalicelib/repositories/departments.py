@@ -11,11 +11,14 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Collection
 from typing import Any
 
 from chalicelib.clock import Clock, utc_now
 from chalicelib.dynamo import (
+    BATCH_GET_LIMIT,
     DynamoDBClient,
+    batch_get,
     failed_conditions,
     from_item,
     storage_errors,
@@ -49,6 +52,7 @@ from chalicelib.tables import EVENT_DATE_INDEX
 _FEED_TOKEN_BYTES = 24
 _PAGE_SCOPE = "departments"
 _PAGE_KEY = frozenset({"id"})
+_SOME_SCOPE = "departments-of-caller"
 # How often a rename or delete re-reads and tries again when another writer got in between.
 _OPTIMISTIC_ATTEMPTS = 5
 _CASCADE_ATTEMPTS = 25
@@ -156,6 +160,27 @@ class DepartmentRepository:
         items, last_key = slice_page(response, limit, ["id"])
         token = None if last_key is None else encode_token(_PAGE_SCOPE, last_key)
         return [Department.model_validate(item) for item in items], token
+
+    def list_some(
+        self, ids: Collection[str], limit: int, next_token: str | None
+    ) -> tuple[list[Department], str | None]:
+        """One page of the departments among `ids` (a caller's, from their roles), in id order:
+        a BatchGetItem of the next ids rather than a scan of every department. Ids with no
+        department (one deleted since the role was given) are skipped."""
+        remaining = sorted(ids)
+        if next_token is not None:
+            after = decode_token(next_token, _SOME_SCOPE, _PAGE_KEY)["id"]
+            remaining = [department_id for department_id in remaining if department_id > after]
+        found: list[Department] = []
+        while remaining and len(found) < limit:
+            size = min(limit - len(found), BATCH_GET_LIMIT)
+            chunk, remaining = remaining[:size], remaining[size:]
+            with storage_errors():
+                items = batch_get(self._client, self._table, [_key(i) for i in chunk])
+            by_id = {item["id"]["S"]: from_item(item) for item in items}
+            found.extend(Department.model_validate(by_id[i]) for i in chunk if i in by_id)
+        token = encode_token(_SOME_SCOPE, {"id": found[-1].id}) if remaining and found else None
+        return found, token
 
     def update(
         self,

@@ -13,14 +13,14 @@ from chalicelib.calendar.instances import (
     matches,
     merge_page,
 )
-from chalicelib.calendar.schedule import NEVER
+from chalicelib.calendar.schedule import FIRST, NEVER
 from chalicelib.dynamo import DynamoDBClient, from_item, storage_errors, to_item
 from chalicelib.errors import InvalidPageToken
-from chalicelib.models import Event, is_calendar_date
+from chalicelib.formats import is_calendar_date
+from chalicelib.models import Event
 from chalicelib.pagination import decode_token, encode_token
 from chalicelib.tables import EVENT_DATE_INDEX, EVENT_SPAN_INDEX
 
-FIRST = "0001-01-01"
 # The start key of a page of stored events on the index: the index key plus the table key.
 _PAGE_KEY = ("department_id", "event_date", "id")
 _CURSOR = frozenset({"date", "start", "id"})

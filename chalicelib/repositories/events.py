@@ -23,13 +23,13 @@ from chalicelib.errors import (
     ValidationFailed,
     VersionMismatch,
 )
+from chalicelib.formats import is_calendar_date
 from chalicelib.models import (
     Conflict,
     Event,
     EventAnswer,
     EventCreate,
     EventUpdate,
-    is_calendar_date,
 )
 from chalicelib.pagination import MAX_LIMIT
 from chalicelib.repositories._common import (

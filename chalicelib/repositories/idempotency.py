@@ -12,9 +12,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.dynamo import (
     DynamoDBClient,
@@ -25,6 +23,10 @@ from chalicelib.dynamo import (
 )
 from chalicelib.errors import ConcurrentModification, IdempotencyKeyReused
 from chalicelib.repositories._common import condition
+
+if TYPE_CHECKING:
+    # Only for types: pydantic loads with the models, on the first request that needs one.
+    from pydantic import BaseModel
 
 # How long a key keeps its answer; DynamoDB's Time to Live deletes the record some time later.
 KEY_LIFETIME_SECONDS = 24 * 60 * 60
@@ -39,7 +41,7 @@ class IdempotentRequest:
     fingerprint: str
 
     @classmethod
-    def of(cls, key: str, actor: str, operation: str, data: BaseModel) -> "IdempotentRequest":
+    def of(cls, key: str, actor: str, operation: str, data: "BaseModel") -> "IdempotentRequest":
         """`operation` names the route with its ids (`POST /api/events/d1`) and `data` is the
         validated body, so a retry that differs only in whitespace or key order is the same
         request, while the same key on another route or with another body is not."""
@@ -102,7 +104,7 @@ class IdempotencyRecords:
             raise ConcurrentModification("This Idempotency-Key")
         return own_codes
 
-    def _record(self, request: IdempotentRequest, created: BaseModel) -> dict[str, Any]:
+    def _record(self, request: IdempotentRequest, created: "BaseModel") -> dict[str, Any]:
         now = int(self._clock())
         item = {
             "idempotency_key": request.record_key,

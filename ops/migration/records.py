@@ -10,12 +10,11 @@ from chalicelib.calendar.schedule import FIELDS as SCHEDULE_FIELDS
 from chalicelib.calendar.schedule import Schedule
 from chalicelib.clock import timestamp
 from chalicelib.errors import ValidationFailed
+from chalicelib.formats import is_calendar_date, is_valid_id
 from chalicelib.models import (
     DepartmentCreate,
     EventCreate,
     department_name_key,
-    is_calendar_date,
-    is_valid_id,
     parse,
 )
 from chalicelib.repositories.events import checked

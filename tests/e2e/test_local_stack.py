@@ -32,7 +32,10 @@ def stack() -> Iterator[LocalStack]:
 def test_it_starts_with_tables_and_the_sample_data(stack):
     assert "✓ departments 테이블이 생성되었습니다." in stack.startup_lines
     health = stack.request("GET", "/api/health").json
-    assert (health["status"], sorted(health)) == ("ok", ["status", "version"])
+    assert (health["status"], sorted(health)) == (
+        "ok",
+        ["actor", "authentication", "status", "version"],
+    )
     names = {d["name"]: d for d in stack.request("GET", "/api/departments").json["items"]}
     assert {"개발팀", "마케팅팀"} <= set(names)
     events = stack.request("GET", f"/api/events/{names['개발팀']['id']}").json["items"]

@@ -40,10 +40,10 @@ def test_an_open_stage_has_no_authorizer_iam_is_the_default_and_cognito_when_a_p
     assert cognito.to_swagger()["x-amazon-apigateway-authorizer"]["providerARNs"] == [POOL_ARN]
 
 
-def test_prod_requires_authentication_and_dev_and_local_stay_open():
+def test_prod_and_dev_require_authentication_and_the_local_stack_stays_open():
     config = load_config()
     assert stage_settings("prod", config).require_auth
-    assert not stage_settings("dev", config).require_auth
+    assert stage_settings("dev", config).authorizer == "iam"
     assert not settings().require_auth  # the local stack and the tests: no stage
     assert "*" not in stage_settings("prod", config).cors_allowed_origins
 
@@ -114,20 +114,31 @@ def invoke(app: Any, event: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    ("request_context", "actor"),
+    ("stage", "request_context", "actor"),
     [
-        ({"authorizer": {"claims": {"cognito:username": "김철수"}}}, "김철수"),
         (
+            {"COGNITO_USER_POOL_ARN": POOL_ARN},
+            {"authorizer": {"claims": {"cognito:username": "김철수", "cognito:groups": "admin"}}},
+            "김철수",
+        ),
+        (
+            {"IAM_GRANTS": '{"arn:aws:iam::123456789012:user/kim": ["admin"]}'},
             {"identity": {"userArn": "arn:aws:iam::123456789012:user/kim"}},
             "arn:aws:iam::123456789012:user/kim",
         ),
     ],
 )
 def test_the_identity_api_gateway_vouches_for_is_the_actor_not_the_header(
-    tables, request_context, actor
+    tables, monkeypatch, stage, request_context, actor
 ):
-    # Given a request API Gateway has authenticated, which also claims another X-Actor
+    # Given a stage with an authorizer, and a request it authenticated (an admin's) which also
+    # claims another X-Actor
     from app import app
+    from chalicelib import context
+
+    for name, value in {"REQUIRE_AUTH": "true", **stage}.items():
+        monkeypatch.setenv(name, value)
+    context.reset()
 
     event = api_gateway_event(
         "POST",

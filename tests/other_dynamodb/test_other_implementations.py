@@ -108,7 +108,10 @@ def test_the_local_stack_creates_the_tables_there(stack_on_dynamodb_local, dynam
     assert f"DynamoDB (external): {dynamodb_local}" in stack_on_dynamodb_local.startup_lines
     assert "✓ events 테이블이 생성되었습니다." in stack_on_dynamodb_local.startup_lines
     health = stack_on_dynamodb_local.request("GET", "/api/health").json
-    assert (health["status"], sorted(health)) == ("ok", ["status", "version"])
+    assert (health["status"], sorted(health)) == (
+        "ok",
+        ["actor", "authentication", "status", "version"],
+    )
 
 
 def test_the_guides_walkthrough_on_dynamodb_local(stack_on_dynamodb_local):

@@ -10,11 +10,13 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 PROBE = """
 import json, sys
 import app
+from chalicelib.context import get_context
+get_context()
 print(json.dumps(sorted(sys.modules)))
 """
 
 
-def test_import_app_needs_no_environment_and_loads_only_what_every_invocation_uses():
+def test_init_and_the_first_client_need_no_environment_and_load_only_what_every_request_uses():
     result = subprocess.run(
         [sys.executable, "-c", PROBE],
         cwd=PROJECT_DIR,
@@ -37,5 +39,17 @@ def test_import_app_needs_no_environment_and_loads_only_what_every_invocation_us
     # The API's contract and its OpenAPI builder load on the first request for the document.
     assert "chalicelib.api.contract" not in modules
     assert "chalicelib.api.openapi" not in modules
+    # The models, pydantic and the calendar rules load on the first request that needs them:
+    # a health check or a preflight never does.
+    assert not {"pydantic", "pydantic_core", "annotated_types"} & {
+        name.split(".")[0] for name in modules
+    }
+    assert "chalicelib.models" not in modules
+    assert not {name for name in modules if name.startswith("chalicelib.calendar")}
+    assert not {name for name in modules if name.startswith("chalicelib.repositories.")} - {
+        "chalicelib.repositories._common",
+        "chalicelib.repositories.health",
+        "chalicelib.repositories.idempotency",
+    }
     # Tracing is off unless the stage turns it on (TRACING_ENABLED): no X-Ray SDK at all.
     assert not {"aws_xray_sdk", "wrapt"} & {name.split(".")[0] for name in modules}

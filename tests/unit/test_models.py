@@ -5,13 +5,13 @@ import unicodedata
 import pytest
 
 from chalicelib.errors import ValidationFailed
+from chalicelib.formats import is_calendar_date
 from chalicelib.models import (
     DepartmentCreate,
     DepartmentUpdate,
     EventCreate,
     EventUpdate,
     department_name_key,
-    is_calendar_date,
     parse,
 )
 

@@ -25,6 +25,7 @@ SAMPLES = {
     "TRACING_ENABLED": "true",
     "COGNITO_USER_POOL_ARN": POOL_ARN,
     "CORS_ALLOWED_ORIGINS": "https://calendar.example",
+    "IAM_GRANTS": '{"arn:aws:iam::123456789012:user/kim": ["admin"]}',
 }
 
 
@@ -171,3 +172,40 @@ def test_how_callers_authenticate_follows_from_the_settings(environ, authorizer)
     # When the settings are read
     # Then they say how callers prove who they are: nothing, a signature, or a Cognito token
     assert Settings.from_environ(environ).authorizer == authorizer
+
+
+def test_iam_grants_map_arn_patterns_to_groups_in_the_order_written():
+    # Given a stage mapping one user to admin and an assumed role's sessions to two departments
+    text = (
+        '{"arn:aws:iam::123456789012:user/kim": ["admin"],'
+        ' "arn:aws:sts::123456789012:assumed-role/Planners/*":'
+        ' ["dept-d1-editor", "dept-2f1c9a4e-viewer"]}'
+    )
+    # When the settings read it
+    grants = Settings.from_environ({"REQUIRE_AUTH": "true", "IAM_GRANTS": text}).iam_grants
+    # Then each pattern keeps its groups
+    assert grants == (
+        ("arn:aws:iam::123456789012:user/kim", ("admin",)),
+        (
+            "arn:aws:sts::123456789012:assumed-role/Planners/*",
+            ("dept-d1-editor", "dept-2f1c9a4e-viewer"),
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "complaint"),
+    [
+        ("{not json", "JSON object"),
+        ('["admin"]', "JSON object"),
+        ('{"kim": ["admin"]}', "must be an ARN"),
+        ('{"arn:aws:iam::1:user/kim": "admin"}', "list of groups"),
+        ('{"arn:aws:iam::1:user/kim": ["root"]}', "not groups"),
+        ('{"arn:aws:iam::1:user/kim": ["dept-a-owner"]}', "not groups"),
+    ],
+)
+def test_an_iam_grants_mapping_with_any_wrong_part_is_refused_whole(text, complaint):
+    # Half a mapping would quietly take roles away: the stage refuses to start instead
+    with pytest.raises(UnsafeConfiguration, match=complaint) as refused:
+        Settings.from_environ({"REQUIRE_AUTH": "true", "IAM_GRANTS": text})
+    assert "IAM_GRANTS" in str(refused.value)

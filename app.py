@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from chalice.app import Chalice, ConvertToMiddleware, DynamoDBEvent
+from chalice.app import Chalice, CloudWatchEvent, ConvertToMiddleware, DynamoDBEvent, Rate
 
 from chalicelib.api.access import cors_middleware, register_preflights
 from chalicelib.api.calendar_feed import calendar
@@ -15,6 +15,7 @@ from chalicelib.api.history import history
 from chalicelib.api.http import chalice_errors_as_ours
 from chalicelib.api.request_ids import correlate_requests
 from chalicelib.api.roles import authorize
+from chalicelib.api.subscriptions import subscriptions
 from chalicelib.api.web import web
 from chalicelib.observability import logger, metrics
 from chalicelib.settings import get_settings
@@ -44,6 +45,7 @@ app.register_blueprint(events, url_prefix="/api")
 app.register_blueprint(history, url_prefix="/api")
 app.register_blueprint(calendar, url_prefix="/api")
 app.register_blueprint(changes, url_prefix="/api")
+app.register_blueprint(subscriptions, url_prefix="/api")
 app.register_blueprint(docs, url_prefix="/api")
 # The calendar page, at the root: people open the app's address itself.
 app.register_blueprint(web)
@@ -71,3 +73,20 @@ def on_department_change(event: DynamoDBEvent) -> dict[str, Any]:
     from chalicelib.streams.handlers import process_changes
 
     return process_changes("department", event.to_dict())
+
+
+# Notifications go out from the inbox's own stream, apart from the audit: a slow receiver
+# holds up no audit entry.
+@app.on_dynamodb_record(stream_arn=_settings.notifications_stream_arn, batch_size=25)
+def on_notification(event: DynamoDBEvent) -> dict[str, Any]:
+    from chalicelib.delivery.handlers import deliver_notifications
+
+    return deliver_notifications(event.to_dict())
+
+
+# Failed deliveries are tried again when their backoff (chalicelib/webhooks/retry.py) is due.
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def deliver_due(event: CloudWatchEvent) -> None:
+    from chalicelib.delivery.handlers import deliver_due as sweep
+
+    sweep()

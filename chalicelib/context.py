@@ -1,11 +1,14 @@
 """The app's one composition root: what a request or a stream batch needs, built once per
 Lambda container (or local process) and reused.
 
-The API's dependencies are built on the first request. The stream pipelines, and what only
-they use (the sinks, the notification channels, an SNS client), are imported and built on the
-first batch of their kind, so `import app` and the API's cold start never pay for them.
+The API's dependencies are built on the first request. The stream pipelines and the delivery
+dispatcher, and what only they use (the sinks, the webhook sender, an SNS client), are imported
+and built on the first batch of their kind, so `import app` and the API's cold start never pay
+for them.
 """
 
+from dataclasses import replace
+from datetime import UTC, datetime
 from functools import cache, cached_property
 from typing import TYPE_CHECKING
 
@@ -13,10 +16,12 @@ from chalicelib.dynamo import DynamoDBClient, make_client
 from chalicelib.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from chalicelib.delivery.dispatcher import Dispatcher
     from chalicelib.repositories.change_feed import ChangeFeed
     from chalicelib.repositories.changes import ChangeRepository
     from chalicelib.repositories.departments import DepartmentRepository
     from chalicelib.repositories.events import EventRepository
+    from chalicelib.repositories.subscriptions import SubscriptionRepository
     from chalicelib.streams.pipeline import Pipeline
 
 
@@ -53,6 +58,12 @@ class Context:
 
         return ChangeFeed(self.client, self.settings.audit_table)
 
+    @cached_property
+    def subscriptions(self) -> "SubscriptionRepository":
+        from chalicelib.repositories.subscriptions import SubscriptionRepository
+
+        return SubscriptionRepository(self.client, self.settings)
+
 
 @cache
 def get_context() -> Context:
@@ -62,30 +73,53 @@ def get_context() -> Context:
 
 @cache
 def stream_pipeline(entity_type: str) -> "Pipeline":
-    """The pipeline the stream handler of `entity_type` ("event", "department") runs, wired to
-    DynamoDB and to the configured notification channels."""
-    import boto3
-
-    from chalicelib.dynamo import CLIENT_CONFIG
-    from chalicelib.streams.channels import Channel, SnsChannel, WebhookChannel
+    """The pipeline the stream handler of `entity_type` ("event", "department") runs: the
+    audit log and the inbox. It sends nothing out; the inbox's own stream does (`dispatcher`)."""
     from chalicelib.streams.pipeline import Pipeline
-    from chalicelib.streams.sinks import ChangeLog, Deliveries, Parking
+    from chalicelib.streams.sinks import ChangeLog, Parking
 
     settings = get_settings()
     client = make_client(settings)
-    channels: list[Channel] = []
-    if settings.notify_sns_topic_arn:
-        sns = boto3.session.Session().client(
-            "sns", region_name=settings.region, config=CLIENT_CONFIG
-        )
-        channels.append(SnsChannel(sns, settings.notify_sns_topic_arn))
-    if settings.notify_webhook_url:
-        channels.append(WebhookChannel(settings.notify_webhook_url))
     return Pipeline(
         entity_type=entity_type,
         change_log=ChangeLog(client, settings),
         parking=Parking(client, settings),
-        deliveries=Deliveries(client, settings, channels),
+    )
+
+
+@cache
+def dispatcher() -> "Dispatcher":
+    """What the delivery functions run: the delivery log, the inbox, the subscriptions, and an
+    SNS client when the stage names a topic."""
+    import boto3
+
+    from chalicelib.delivery.dispatcher import Dispatcher
+    from chalicelib.dynamo import CLIENT_CONFIG
+    from chalicelib.repositories.deliveries import DeliveryLog, Inbox
+    from chalicelib.repositories.subscriptions import SubscriptionRepository
+
+    settings = get_settings()
+    client = make_client(settings)
+    if settings.notify_webhook_secret_parameter:
+        ssm = boto3.session.Session().client(
+            "ssm", region_name=settings.region, config=CLIENT_CONFIG
+        )
+        parameter = ssm.get_parameter(
+            Name=settings.notify_webhook_secret_parameter, WithDecryption=True
+        )
+        settings = replace(settings, notify_webhook_secret=parameter["Parameter"]["Value"])
+    sns = None
+    if settings.notify_sns_topic_arn:
+        sns = boto3.session.Session().client(
+            "sns", region_name=settings.region, config=CLIENT_CONFIG
+        )
+    return Dispatcher(
+        DeliveryLog(client, settings),
+        Inbox(client, settings),
+        SubscriptionRepository(client, settings),
+        settings,
+        sns=sns,
+        now=lambda: datetime.now(UTC),
     )
 
 
@@ -94,3 +128,4 @@ def reset() -> None:
     get_settings.cache_clear()
     get_context.cache_clear()
     stream_pipeline.cache_clear()
+    dispatcher.cache_clear()

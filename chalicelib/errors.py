@@ -101,6 +101,15 @@ class OccurrenceNotFound(NotFound):
         super().__init__(f"Event '{series_id}' has no occurrence on {day}.")
 
 
+class SubscriptionNotFound(NotFound):
+    code = "subscription_not_found"
+
+    def __init__(self, department_id: str, subscription_id: str) -> None:
+        super().__init__(
+            f"No subscription with id '{subscription_id}' in department '{department_id}'."
+        )
+
+
 class SyncTokenExpired(DomainError):
     """The change feed cannot continue from this token: start over without it."""
 

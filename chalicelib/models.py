@@ -6,7 +6,7 @@ surrounding whitespace. Uniqueness of department names is decided on a normalise
 
 import re
 import unicodedata
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -26,6 +26,7 @@ from chalicelib.calendar.schedule import Schedule, instant_text
 from chalicelib.calendar.time_text import read_times
 from chalicelib.errors import FieldProblem, ValidationFailed
 from chalicelib.formats import is_calendar_date
+from chalicelib.webhooks.payloads import Format
 
 NAME_MAX = 100
 TITLE_MAX = 200
@@ -456,4 +457,113 @@ class AuditPage(_Output):
 
 class NotificationPage(_Output):
     items: list[Notification]
+    next_token: str | None
+
+
+# Webhook subscriptions. The event names are chalicelib.webhooks.payloads.SUBSCRIBABLE, written
+# out as a Literal so the contract lists them (a test keeps the two equal).
+SubscribableEvent = Literal["created", "changed", "cancelled", "reminder", "digest"]
+WEBHOOK_URL_MAX = 2000
+_EVERY_EVENT: list[SubscribableEvent] = ["created", "changed", "cancelled", "reminder", "digest"]
+
+
+def _each_once(values: list[str]) -> list[str]:
+    if len(set(values)) != len(values):
+        raise ValueError("must name each event at most once")
+    return values
+
+
+SubscribedEvents = Annotated[
+    list[SubscribableEvent],
+    Field(min_length=1, max_length=len(_EVERY_EVENT), json_schema_extra={"uniqueItems": True}),
+    AfterValidator(_each_once),
+]
+
+
+class SubscriptionCreate(_Input):
+    url: Annotated[str, StringConstraints(min_length=1, max_length=WEBHOOK_URL_MAX)] = Field(
+        description="Where to send the notifications: an `https` address on the public "
+        "internet, called once with a signed `ping` before the subscription is made (it must "
+        "answer 2xx, without redirecting). No user name or password in it."
+    )
+    events: SubscribedEvents = Field(
+        default=_EVERY_EVENT,
+        description="Which notifications to send: `created`, `changed`, `cancelled` (an "
+        "event's), `reminder`, `digest`. Every one unless given.",
+    )
+    format: Format = Field(
+        default="json",
+        description="`json`: the signed envelope `{type, timestamp, data}`. `slack`: "
+        "`{text}`, what Slack's incoming webhooks read.",
+    )
+
+
+class SubscriptionAnswer(_Output):
+    """A webhook subscription as the API shows it; its secret only ever in SubscriptionCreated
+    and SubscriptionSecret."""
+
+    id: str
+    department_id: str
+    url: str
+    events: list[str]
+    format: str = Field(description='"json" or "slack"')
+    status: str = Field(
+        description='"active", or "paused" once its deliveries have failed for 24 hours '
+        "without a success: nothing more is sent to it (create it again to resume)"
+    )
+    created_at: str
+    created_by: str
+    failing_since: str | None = Field(
+        default=None,
+        description="the first failed delivery since the last success; null while "
+        "deliveries get through",
+    )
+    paused_at: str | None = None
+    version: int
+
+
+class SubscriptionCreated(SubscriptionAnswer):
+    secret: str = Field(
+        description="The signing secret (`whsec_…`), shown only in this answer: keep it to "
+        "verify the `webhook-signature` of each call. `POST …/secret` replaces it."
+    )
+
+
+class SubscriptionSecret(_Output):
+    secret: str = Field(
+        description="The new signing secret (`whsec_…`); calls are signed with it from now on, "
+        "and the previous one no longer verifies them."
+    )
+
+
+class SubscriptionPage(_Output):
+    items: list[SubscriptionAnswer]
+    next_token: str | None
+
+
+class Delivery(_Output):
+    """One notification's delivery to a subscription: its attempts so far and how they went."""
+
+    subscription_id: str
+    notification_key: str = Field(description="the inbox notification's `change_key`")
+    department_id: str
+    webhook_id: str = Field(description="the `webhook-id` header of every attempt")
+    kind: str = Field(description="the notification's kind: `created`, `updated`, `cancelled`")
+    status: str = Field(
+        description='"pending" (waiting for its next attempt), "delivered", or "failed" '
+        "(given up after a day of attempts, or its subscription was paused)"
+    )
+    attempts: int
+    created_at: str
+    last_attempt_at: str | None = None
+    last_status: int | None = Field(
+        default=None, description="the HTTP status of the last answer; null if none came"
+    )
+    last_error: str | None = Field(default=None, description="why the last attempt failed")
+    next_attempt_at: str | None = None
+    delivered_at: str | None = None
+
+
+class DeliveryPage(_Output):
+    items: list[Delivery]
     next_token: str | None

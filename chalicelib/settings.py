@@ -42,13 +42,22 @@ class Settings:
     audit_table: str = field(metadata=_env("AUDIT_TABLE"))
     notifications_table: str = field(metadata=_env("NOTIFICATIONS_TABLE"))
     deliveries_table: str = field(metadata=_env("DELIVERIES_TABLE"))
+    subscriptions_table: str = field(metadata=_env("SUBSCRIPTIONS_TABLE"))
     failed_records_table: str = field(metadata=_env("FAILED_RECORDS_TABLE"))
     idempotency_table: str = field(metadata=_env("IDEMPOTENCY_TABLE"))
     stream_checkpoints_table: str = field(metadata=_env("STREAM_CHECKPOINTS_TABLE"))
     events_stream_arn: str = field(metadata=_env("EVENTS_STREAM_ARN"))
     departments_stream_arn: str = field(metadata=_env("DEPARTMENTS_STREAM_ARN"))
+    notifications_stream_arn: str = field(metadata=_env("NOTIFICATIONS_STREAM_ARN"))
     notify_sns_topic_arn: str | None = field(metadata=_env("NOTIFY_SNS_TOPIC_ARN"))
     notify_webhook_url: str | None = field(metadata=_env("NOTIFY_WEBHOOK_URL"))
+    # Signs the calls to NOTIFY_WEBHOOK_URL (whsec_…); from the stage's SSM parameter on AWS.
+    notify_webhook_secret: str | None = field(metadata=_env("NOTIFY_WEBHOOK_SECRET"))
+    # Or the name of an SSM SecureString parameter holding it, read by the delivery functions:
+    # the secret then never sits in the stage's configuration.
+    notify_webhook_secret_parameter: str | None = field(
+        metadata=_env("NOTIFY_WEBHOOK_SECRET_PARAMETER")
+    )
     # Who may call: REQUIRE_AUTH puts an authorizer on every data route (Cognito when a user
     # pool is named, else IAM); without it the API is open (local stack, dev).
     require_auth: bool = field(default=False, metadata=_env("REQUIRE_AUTH"))
@@ -60,6 +69,8 @@ class Settings:
     )
     # Browser origins allowed to call the API ("*" only where no authentication is required).
     cors_allowed_origins: tuple[str, ...] = field(default=(), metadata=_env("CORS_ALLOWED_ORIGINS"))
+    # Webhook receivers on loopback and private addresses, over http too: the local stack only.
+    allow_private_webhooks: bool = field(default=False, metadata=_env("ALLOW_PRIVATE_WEBHOOKS"))
     # The app's own X-Ray subsegments (chalicelib/tracing.py), for stages Chalice traces.
     tracing: bool = field(default=False, metadata=_env("TRACING_ENABLED"))
 
@@ -71,6 +82,11 @@ class Settings:
                 f"{variable('cors_allowed_origins')} must list the web origins, not '*', when "
                 f"{variable('require_auth')} is on: any web page could then drive a signed-in "
                 "user's browser against the API."
+            )
+        if self.allow_private_webhooks and self.require_auth:
+            raise UnsafeConfiguration(
+                f"{variable('allow_private_webhooks')} is for the local stack only: with "
+                f"{variable('require_auth')} on, webhooks could reach the stage's own network."
             )
         if self.cognito_user_pool_arn and not self.require_auth:
             raise UnsafeConfiguration(
@@ -101,14 +117,16 @@ class Settings:
         region = read("region") or DEFAULT_REGION
         departments = read("departments_table") or "departments"
         events = read("events_table") or "events"
+        notifications = read("notifications_table") or "events-notifications"
         return cls(
             region=region,
             departments_table=departments,
             events_table=events,
             department_names_table=read("department_names_table") or "departments-names",
             audit_table=read("audit_table") or "events-audit",
-            notifications_table=read("notifications_table") or "events-notifications",
-            deliveries_table=read("deliveries_table") or "events-notification-deliveries",
+            notifications_table=notifications,
+            deliveries_table=read("deliveries_table") or "events-deliveries",
+            subscriptions_table=read("subscriptions_table") or "events-subscriptions",
             failed_records_table=read("failed_records_table") or "events-failed-records",
             idempotency_table=read("idempotency_table") or "events-idempotency",
             stream_checkpoints_table=(
@@ -118,12 +136,18 @@ class Settings:
             departments_stream_arn=(
                 read("departments_stream_arn") or placeholder_stream_arn(region, departments)
             ),
+            notifications_stream_arn=(
+                read("notifications_stream_arn") or placeholder_stream_arn(region, notifications)
+            ),
             notify_sns_topic_arn=read("notify_sns_topic_arn") or None,
             notify_webhook_url=read("notify_webhook_url") or None,
+            notify_webhook_secret=read("notify_webhook_secret") or None,
+            notify_webhook_secret_parameter=read("notify_webhook_secret_parameter") or None,
             require_auth=switch("require_auth"),
             cognito_user_pool_arn=read("cognito_user_pool_arn") or None,
             iam_grants=parse_iam_grants(read("iam_grants")),
             cors_allowed_origins=cors_origins(read("cors_allowed_origins")),
+            allow_private_webhooks=switch("allow_private_webhooks"),
             tracing=switch("tracing"),
         )
 

@@ -96,6 +96,11 @@ AUDIT_DATE_INDEX = "date-index"
 AUDIT_DEPARTMENT_INDEX = "department-changes-index"
 
 
+# Deliveries waiting for an attempt, by when it is due, spread over a few partition key values.
+DELIVERIES_DUE_INDEX = "due-index"
+DUE_SHARDS: Final = 4
+
+
 def table_definitions(settings: Settings) -> list[TableDefinition]:
     """The tables the app needs wherever it runs (the deployment's), in creation order."""
     return [
@@ -138,18 +143,33 @@ def table_definitions(settings: Settings) -> list[TableDefinition]:
                 Index(AUDIT_DEPARTMENT_INDEX, partition_key="department_id", sort_key="change_key"),
             ),
         ),
-        # The department inbox: one notification per visible event change.
+        # The department inbox: one notification per visible event change. Its stream feeds
+        # the deliveries, so the audit never waits on a receiver.
         TableDefinition(
             role="notifications",
             name=settings.notifications_table,
             partition_key="department_id",
             sort_key="change_key",
+            stream=True,
+            stream_handler="on_notification",
         ),
-        # One marker per external send (SNS, webhook), claimed before sending: at most once.
+        # A department's webhook subscriptions, with their signing secrets.
+        TableDefinition(
+            role="subscriptions",
+            name=settings.subscriptions_table,
+            partition_key="department_id",
+            sort_key="id",
+        ),
+        # One item per (subscription or configured channel, notification): created with a
+        # condition, so a redelivered inbox record sends nothing twice, and kept as the delivery
+        # log. While a delivery waits for its next attempt it is on the sparse due index.
         TableDefinition(
             role="deliveries",
             name=settings.deliveries_table,
-            partition_key="delivery_id",
+            partition_key="subscription_id",
+            sort_key="notification_key",
+            indexes=(Index(DELIVERIES_DUE_INDEX, partition_key="due_shard", sort_key="due_at"),),
+            ttl_attribute="expires_at",
         ),
         # Stream records that can never be processed, parked with their error.
         TableDefinition(

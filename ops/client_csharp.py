@@ -84,6 +84,9 @@ def generate_csharp_client(document: Mapping[str, Any], out: Path) -> Path:
             "--output",
             str(out.resolve()),
             *(f"--additional-properties={key}={value}" for key, value in properties.items()),
+            # The document's webhooks are calls the API makes, not operations a client calls:
+            # generated as operations, they would overwrite an API class.
+            "--global-property=apis,models,supportingFiles",
         ]
         # Its INFO lines and banner go nowhere unless it fails.
         result = subprocess.run(

@@ -13,10 +13,11 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
@@ -24,7 +25,8 @@ from chalice.app import Chalice
 
 from chalicelib import context as app_context
 from chalicelib.dynamo import CLIENT_CONFIG, DynamoDBClient, error_code
-from chalicelib.tables import local_table_definitions, stream_checkpoints_table
+from chalicelib.settings import Settings
+from chalicelib.tables import local_table_definitions, stream_checkpoints_table, stream_handlers
 from ops import local_endpoint
 from ops.create_tables import ensure_tables
 from ops.dynamodb_local import (
@@ -35,6 +37,7 @@ from ops.dynamodb_local import (
     hold_answers_until_committed,
 )
 from ops.local_data import has_snapshot, load, set_snapshot_aside
+from ops.schedules import Schedules
 from ops.shard_leases import ShardLeases
 from ops.stream_consumer import StreamConsumer
 
@@ -52,6 +55,12 @@ def quiet_lambda_output() -> None:
     blobs would bury it (set POWERTOOLS_LOG_LEVEL / POWERTOOLS_METRICS_DISABLED to see them)."""
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+
+
+def deliver_to_local_receivers() -> None:
+    """Webhook receivers on a laptop listen on loopback, over http: the local stack lets
+    subscriptions point there (ALLOW_PRIVATE_WEBHOOKS; refused wherever callers sign in)."""
+    os.environ.setdefault("ALLOW_PRIVATE_WEBHOOKS", "true")
 
 
 def open_to_local_pages() -> None:
@@ -72,9 +81,10 @@ def stream_consumer(
     start_at: str = "TRIM_HORIZON",
     lease_seconds: float = 10.0,
     log: Callable[[str], None] = log,
+    handlers: Collection[str] | None = None,
 ) -> StreamConsumer:
-    """The consumer of the app's stream handlers, keeping its checkpoints and leases in the
-    same DynamoDB."""
+    """The consumer of the app's stream handlers (or only of `handlers`), keeping its
+    checkpoints and leases in the same DynamoDB."""
     settings = context.settings
     checkpoints = stream_checkpoints_table(settings)
     streams = boto3.session.Session().client(
@@ -82,22 +92,55 @@ def stream_consumer(
     )
     leases = ShardLeases(context.client, checkpoints.name, owner, lease_seconds=lease_seconds)
     return StreamConsumer(
-        app, context.client, streams, leases, region=settings.region, log=log, start_at=start_at
+        app,
+        context.client,
+        streams,
+        leases,
+        region=settings.region,
+        log=log,
+        start_at=start_at,
+        handlers=handlers,
+    )
+
+
+def split_handlers(settings: Settings) -> tuple[set[str], set[str]]:
+    """(the audit handlers, the delivery handlers): consumed apart, as on AWS, so a receiver
+    that takes seconds to answer never holds up the audit log."""
+    handlers = stream_handlers(settings)
+    delivery = {name for name, table in handlers.items() if table.role == "notifications"}
+    return set(handlers) - delivery, delivery
+
+
+def background_work(
+    app: Chalice, context: app_context.Context, owner: str, **options: Any
+) -> tuple[StreamConsumer, StreamConsumer, Schedules]:
+    """The audit consumer, the delivery consumer and the schedules, as the local stack and the
+    stream worker run them."""
+    audit, delivery = split_handlers(context.settings)
+    return (
+        stream_consumer(app, context, owner, handlers=audit, **options),
+        stream_consumer(app, context, owner, handlers=delivery, **options),
+        Schedules(app, log=options.get("log", log)),
     )
 
 
 @contextmanager
-def running(consumer: StreamConsumer) -> Iterator[None]:
-    """The consumer on a background thread; on the way out it handles what is still on the
-    streams, checkpoints it and lets go of its leases."""
+def running(*workers: StreamConsumer | Schedules) -> Iterator[None]:
+    """Each consumer (and the schedules) on a background thread; on the way out the consumers
+    handle what is still on their streams, checkpoint it and let go of their leases."""
     stop = threading.Event()
-    thread = threading.Thread(target=consumer.run, args=(stop,), name="streams", daemon=True)
-    thread.start()
+    threads = [
+        threading.Thread(target=worker.run, args=(stop,), name=type(worker).__name__, daemon=True)
+        for worker in workers
+    ]
+    for thread in threads:
+        thread.start()
     try:
         yield
     finally:
         stop.set()
-        thread.join(timeout=30)
+        for thread in threads:
+            thread.join(timeout=30)
 
 
 @contextmanager
@@ -149,6 +192,7 @@ def serve(
     ChaliceRequestHandler.disable_nagle_algorithm = True
     quiet_lambda_output()
     open_to_local_pages()
+    deliver_to_local_receivers()
     try:
         # Loads app.py the way `chalice local` does, with the stage's environment variables;
         # a path or method no route takes is answered as on AWS (ops/gateway.py).
@@ -171,16 +215,17 @@ def serve(
             hold_answers_until_committed(context.client)
         require_transactions(context.client, context.settings.departments_table, dynamodb_url)
         ensure_tables(context.client, local_table_definitions(context.settings))
-        consumer = stream_consumer(server.app_object, context, LOCAL_OWNER)
+        consumer, deliveries, schedules = background_work(server.app_object, context, LOCAL_OWNER)
         if new:
             _load_first_data(context, consumer, data_dir)
         # Positioned before the first request is served: every write from now on is seen.
         consumer.take_leases()
+        deliveries.take_leases()
         _stop_on_sigterm(server.server.shutdown)
         if embedded:
             local_endpoint.announce(data_dir, dynamodb_url, api_url)
         where = f"DynamoDB Local, 데이터 {data_dir}" if embedded else "external"
-        with running(consumer):
+        with running(consumer, deliveries, schedules):
             print(f"DynamoDB ({where}): {dynamodb_url}")
             print(f"API: {api_url}  (Ctrl-C to stop)", flush=True)
             try:
@@ -256,15 +301,17 @@ def stream_worker(
     context = app_context.get_context()
     owner = owner or f"{socket.gethostname()}:{os.getpid()}"
     ensure_tables(context.client, [stream_checkpoints_table(context.settings)], report=print)
-    consumer = stream_consumer(
+    workers = background_work(
         app, context, owner, start_at=start_at, lease_seconds=lease_seconds, log=print
     )
+    consumer, deliveries, _ = workers
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
-    tables = ", ".join(s.table for s in consumer.sources) or "스트림 없음"
+    sources = [*consumer.sources, *deliveries.sources]
+    tables = ", ".join(s.table for s in sources) or "스트림 없음"
     print(f"stream worker: {tables} ({owner})", flush=True)
-    with suppress(KeyboardInterrupt):
-        consumer.run(stop)
+    with suppress(KeyboardInterrupt), running(*workers):
+        stop.wait()
     print("stopped", flush=True)
 
 

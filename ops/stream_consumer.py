@@ -16,7 +16,7 @@ Client Library does:
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -85,8 +85,12 @@ class StreamConsumer:
         log: Log = print,
         start_at: str = "TRIM_HORIZON",
         idle_seconds: float = 0.2,
+        handlers: Collection[str] | None = None,
     ) -> None:
         self._app = app
+        # Only these handlers' streams (None: all): Lambda runs each function on its own, so
+        # the local stack gives slow work (webhook deliveries) a consumer of its own too.
+        self._handlers = handlers
         self._dynamodb = dynamodb
         self._streams = streams
         self._leases = leases
@@ -101,6 +105,8 @@ class StreamConsumer:
         sources = []
         for config in self._app.event_sources:
             if not isinstance(config, DynamoDBEventConfig):
+                continue
+            if self._handlers is not None and config.name not in self._handlers:
                 continue
             table = table_of(config.stream_arn)
             description = self._dynamodb.describe_table(TableName=table)["Table"]

@@ -8,7 +8,7 @@ their operationId. Only the documentation routes import this module, never `impo
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -22,6 +22,7 @@ from chalicelib.models import (
     TITLE_MAX,
     AuditPage,
     ChangePage,
+    DeliveryPage,
     Department,
     DepartmentCreate,
     DepartmentPage,
@@ -31,9 +32,17 @@ from chalicelib.models import (
     EventCreate,
     EventPage,
     EventUpdate,
+    Notification,
     NotificationPage,
+    SubscriptionAnswer,
+    SubscriptionCreate,
+    SubscriptionCreated,
+    SubscriptionPage,
+    SubscriptionSecret,
 )
 from chalicelib.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from chalicelib.webhooks.delivery import DEFAULT_TIMEOUT_SECONDS
+from chalicelib.webhooks.payloads import PING_TEXT
 
 TITLE = "Department calendar API"
 API_VERSION = "0.1.0"  # the project's version (pyproject.toml); a test keeps them equal
@@ -227,6 +236,7 @@ PATH_PARAMETERS: Mapping[str, Mapping[str, Any]] = {
     "department_id": {"type": "string", "pattern": f"^{ID_PATTERN}$"},
     "event_id": {"type": "string", "pattern": f"^{ID_PATTERN}$"},
     "occurrence_date": {"type": "string", "format": "date"},
+    "subscription_id": {"type": "string", "pattern": f"^{ID_PATTERN}$"},
     "asset": {"type": "string", "enum": sorted(SWAGGER_UI_ASSETS)},
     "file": {"type": "string", "enum": sorted(PAGE_ASSETS)},
 }
@@ -325,6 +335,11 @@ _ID_TAKEN = (
 )
 _NEW_DEPARTMENT = {"department_id": "$response.body#/id"}
 _NEW_EVENT = {"department_id": "$response.body#/department_id", "event_id": "$response.body#/id"}
+_NEW_SUBSCRIPTION = {
+    "department_id": "$response.body#/department_id",
+    "subscription_id": "$response.body#/id",
+}
+_NO_SUBSCRIPTION = "No such department or subscription (`subscription_not_found`)."
 
 OPERATIONS: Mapping[str, Operation] = {
     "get_health": Operation(
@@ -553,6 +568,78 @@ OPERATIONS: Mapping[str, Operation] = {
         parameters=_PAGING,
         errors=(400, 404, 503),
     ),
+    "create_subscription": Operation(
+        "subscriptions",
+        "Subscribe a URL to the department's notifications (a webhook)",
+        status=201,
+        answer=SubscriptionCreated,
+        body=SubscriptionCreate,
+        example={
+            "url": "https://hooks.example/calendar",
+            "events": ["created", "changed", "cancelled"],
+            "format": "json",
+        },
+        parameters=_WRITE,
+        answer_headers=("Location",),
+        errors=(*_BODY_ERRORS, 404, 409, 503),
+        reasons={
+            400: "The body is invalid (`validation_error`; `fields` names each field), or the "
+            "URL cannot be subscribed (`validation_error` on `url`): not https, a user name or "
+            "password in it, a host that is not a public address, or the signed test call "
+            "(`ping`) was not answered 2xx within "
+            f"{DEFAULT_TIMEOUT_SECONDS:g} s. A redirect is not followed: subscribe the "
+            "address it points to. Nothing was stored.",
+            404: "No such department (`department_not_found`).",
+            409: f"{_ID_TAKEN[0].upper()}{_ID_TAKEN[1:]}.",
+        },
+        links={
+            "get_subscription": _NEW_SUBSCRIPTION,
+            "delete_subscription": _NEW_SUBSCRIPTION,
+            "rotate_subscription_secret": _NEW_SUBSCRIPTION,
+            "subscription_deliveries": _NEW_SUBSCRIPTION,
+        },
+    ),
+    "list_subscriptions": Operation(
+        "subscriptions",
+        "List the department's subscriptions (without their secrets), a page at a time",
+        answer=SubscriptionPage,
+        parameters=_PAGING,
+        errors=(400, 404, 503),
+    ),
+    "get_subscription": Operation(
+        "subscriptions",
+        "Read a subscription (without its secret)",
+        answer=SubscriptionAnswer,
+        errors=(404, 503),
+        reasons={404: _NO_SUBSCRIPTION},
+    ),
+    "delete_subscription": Operation(
+        "subscriptions",
+        "Unsubscribe: nothing more is sent to the URL",
+        status=204,
+        errors=(404, 503),
+        reasons={404: _NO_SUBSCRIPTION},
+    ),
+    "rotate_subscription_secret": Operation(
+        "subscriptions",
+        "Replace the subscription's signing secret; the old one stops verifying at once",
+        answer=SubscriptionSecret,
+        parameters=_WRITE,
+        errors=(400, 404, 503),
+        reasons={
+            400: "X-Actor is not printable text of at most 200 characters "
+            "(`invalid_request`, `fields`: X-Actor).",
+            404: _NO_SUBSCRIPTION,
+        },
+    ),
+    "subscription_deliveries": Operation(
+        "subscriptions",
+        "What was delivered to the subscription, newest notification first",
+        answer=DeliveryPage,
+        parameters=_PAGING,
+        errors=(400, 404, 503),
+        reasons={404: _NO_SUBSCRIPTION},
+    ),
     "openapi_document": Operation(
         "documentation",
         "This OpenAPI document",
@@ -595,6 +682,9 @@ TAGS: Mapping[str, str] = {
     "events": "A department's calendar events.",
     "history": "What happened: the audit log and department inboxes, kept by the change streams.",
     "calendar": "The calendar outside the API: iCalendar feeds and public holidays.",
+    "subscriptions": "Webhooks: URLs the department's notifications are sent to, signed per "
+    "Standard Webhooks.",
+    "webhooks": "The calls this API makes to a subscription's URL: what a receiver implements.",
     "health": "Readiness.",
     "documentation": "This document and a page to read it.",
     "page": "The calendar page people open at the app's address, and its files. It calls the "
@@ -625,4 +715,122 @@ SECURITY_SCHEMES: Mapping[str, Mapping[str, Any]] = {
         "user pool (COGNITO_USER_POOL_ARN) instead of IAM.",
         "x-amazon-apigateway-authtype": "cognito_user_pools",
     },
+}
+
+
+# The calls this API makes to subscribed URLs: the OpenAPI document's `webhooks`.
+
+
+class WebhookNotification(BaseModel):
+    """The body of a call to a `json` subscription: the Standard Webhooks envelope."""
+
+    type: str = Field(
+        description="`event.created`, `event.changed` or `event.cancelled`; more types may "
+        "come (`reminder`, `digest`): ignore the ones you do not know"
+    )
+    timestamp: str = Field(description="when the change happened (ISO 8601 UTC), as `data.at`")
+    data: Notification = Field(description="the notification, as the department's inbox has it")
+
+
+class WebhookPingData(BaseModel):
+    department_id: str
+    text: str = Field(description=f"always `{PING_TEXT}`")
+
+
+class WebhookPing(BaseModel):
+    """The body of the test call made when a subscription is created (to `json` ones)."""
+
+    type: Literal["ping"]
+    timestamp: str = Field(description="when the call was made (ISO 8601 UTC)")
+    data: WebhookPingData
+
+
+@dataclass(frozen=True)
+class Webhook:
+    summary: str
+    description: str
+    body: type[BaseModel]
+    example: Mapping[str, Any]
+
+
+_DEPARTMENT_EXAMPLE = "5b1f8c9e-2d3a-4e6f-9a7b-1c2d3e4f5a6b"
+_SIGNED = (
+    "Verify `webhook-signature` before trusting the body (the `standardwebhooks` library does "
+    "it in one call), and drop calls whose `webhook-id` you have already handled: a call may "
+    "come more than once."
+)
+
+WEBHOOKS: Mapping[str, Webhook] = {
+    "notification": Webhook(
+        "A notification about one of the department's events",
+        "Sent to each active subscription that chose the notification's kind (`events`), in "
+        'the format it chose: `json`, this envelope; `slack`, only `{"text"}` (the Korean '
+        f"text, Slack-escaped). {_SIGNED}",
+        WebhookNotification,
+        {
+            "type": "event.created",
+            "timestamp": "2024-01-20T06:00:00.000Z",
+            "data": {
+                "department_id": _DEPARTMENT_EXAMPLE,
+                "event_id": "0c9e2a44-7d1b-4f3e-8a6c-5b4d3c2e1f0a",
+                "kind": "created",
+                "title": "팀 회의",
+                "event_date": "2024-01-25",
+                "time": "오후 3:00",
+                "start_time": "15:00",
+                "timezone": "Asia/Seoul",
+                "changes": {},
+                "text": "새 일정: 팀 회의 (2024-01-25 오후 3:00)",
+                "actor": "김철수",
+                "at": "2024-01-20T06:00:00.000Z",
+                "sequence_number": "4900000000000000000001",
+            },
+        },
+    ),
+    "ping": Webhook(
+        "The test call made when a subscription is created",
+        "Signed with the secret the create answers, with `webhook-id` `ping_<subscription id>`. "
+        "Only a 2xx answer (no redirect) within "
+        f"{DEFAULT_TIMEOUT_SECONDS:g} s creates the subscription. `slack` subscriptions get "
+        '`{"text"}` instead.',
+        WebhookPing,
+        {
+            "type": "ping",
+            "timestamp": "2024-01-20T06:00:00.000Z",
+            "data": {"department_id": _DEPARTMENT_EXAMPLE, "text": PING_TEXT},
+        },
+    ),
+}
+
+# The three headers of Standard Webhooks (https://www.standardwebhooks.com), on every call.
+WEBHOOK_HEADERS: Mapping[str, Parameter] = {
+    "webhook-id": Parameter(
+        "header",
+        {"type": "string"},
+        "The message's id, the same on every attempt of one notification to one subscription: "
+        "the key to drop duplicates by.",
+        required=True,
+    ),
+    "webhook-timestamp": Parameter(
+        "header",
+        {"type": "string", "pattern": "^[0-9]+$"},
+        "When this attempt was signed, in Unix seconds. Refuse calls far from your clock "
+        "(the library allows five minutes), so a recorded call cannot be replayed later.",
+        required=True,
+    ),
+    "webhook-signature": Parameter(
+        "header",
+        {"type": "string", "pattern": "^v1,"},
+        "`v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}`, keyed "
+        "with the secret (the base64 after `whsec_`). Several may come, space-separated: "
+        "one that matches is enough.",
+        required=True,
+    ),
+}
+
+WEBHOOK_ANSWERS: Mapping[str, str] = {
+    "2XX": f"Received. Answer within {DEFAULT_TIMEOUT_SECONDS:g} s, and do the work afterwards.",
+    "default": "Anything else, a redirect, or no answer in time is a failed attempt: it is "
+    "tried again with growing waits for up to 24 hours, and a subscription whose calls have "
+    "all failed for 24 hours is paused.",
 }

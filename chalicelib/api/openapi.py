@@ -26,6 +26,7 @@ def build_document(app: Chalice, server_prefix: str = "") -> dict[str, Any]:
             # A route the contract does not describe is left out, not guessed at; a test fails.
             if operation is not None and method != "OPTIONS":
                 paths.setdefault(path, {})[method.lower()] = _operation(route, operation, schemas)
+    webhooks = _webhooks(schemas)
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
@@ -35,6 +36,7 @@ def build_document(app: Chalice, server_prefix: str = "") -> dict[str, Any]:
         },
         "tags": [{"name": name, "description": text} for name, text in contract.TAGS.items()],
         "paths": paths,
+        "webhooks": webhooks,
         "components": {
             "schemas": schemas.defined,
             "parameters": {name: _parameter(name) for name in contract.PARAMETERS},
@@ -98,6 +100,44 @@ def _operation(route: RouteEntry, operation: Operation, schemas: _Schemas) -> di
     if not described["parameters"]:
         del described["parameters"]
     return described
+
+
+def _webhooks(schemas: _Schemas) -> dict[str, Any]:
+    """The calls the API makes to subscribed URLs (OpenAPI 3.1's `webhooks`): what receivers
+    implement, with the Standard Webhooks headers that prove each came from here."""
+    headers = [
+        {
+            "name": name,
+            "in": "header",
+            "required": header.required,
+            "description": header.description,
+            "schema": dict(header.schema),
+        }
+        for name, header in contract.WEBHOOK_HEADERS.items()
+    ]
+    answers = {status: {"description": text} for status, text in contract.WEBHOOK_ANSWERS.items()}
+    return {
+        name: {
+            "post": {
+                "operationId": f"webhook_{name}",
+                "tags": ["webhooks"],
+                "summary": webhook.summary,
+                "description": webhook.description,
+                "parameters": headers,
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        JSON: {
+                            "schema": schemas.ref(webhook.body, "serialization"),
+                            "example": dict(webhook.example),
+                        }
+                    },
+                },
+                "responses": answers,
+            }
+        }
+        for name, webhook in contract.WEBHOOKS.items()
+    }
 
 
 def _security(route: RouteEntry) -> list[dict[str, list[str]]]:

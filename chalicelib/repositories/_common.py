@@ -4,7 +4,15 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from chalicelib.dynamo import TypedItem, from_item, to_value
+from chalicelib.dynamo import (
+    DynamoDBClient,
+    TypedItem,
+    from_item,
+    storage_errors,
+    to_item,
+    to_value,
+)
+from chalicelib.pagination import decode_token, encode_token
 
 
 def new_id() -> str:
@@ -118,3 +126,41 @@ def with_guard(update: dict[str, Any], guard: Mapping[str, Any]) -> dict[str, An
             **guard.get("ExpressionAttributeValues", {}),
         },
     }
+
+
+def query_page(
+    client: DynamoDBClient,
+    *,
+    table: str,
+    partition: tuple[str, str],
+    key_names: tuple[str, ...],
+    scope: str,
+    limit: int,
+    next_token: str | None,
+    index: str | None = None,
+    newest_first: bool = True,
+    consistent: bool = False,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of one partition (of the table or of `index`), and the token for the next.
+    The token is made for `scope` and pinned to the partition, so one listing's token is a 400
+    in another instead of a page of something else."""
+    name, value = partition
+    params: dict[str, Any] = {
+        "TableName": table,
+        "KeyConditionExpression": "#partition = :partition",
+        "ExpressionAttributeNames": {"#partition": name},
+        "ExpressionAttributeValues": {":partition": {"S": value}},
+        "ScanIndexForward": not newest_first,
+        "Limit": limit + 1,
+    }
+    if index is not None:
+        params["IndexName"] = index
+    if consistent:
+        params["ConsistentRead"] = True
+    if next_token is not None:
+        start = decode_token(next_token, scope, frozenset(key_names), fixed={name: value})
+        params["ExclusiveStartKey"] = to_item(start)
+    with storage_errors():
+        response = client.query(**params)
+    items, last_key = slice_page(response, limit, key_names)
+    return items, None if last_key is None else encode_token(scope, last_key)

@@ -1,11 +1,8 @@
 """Reading what the stream handlers wrote: audit history and department inboxes (newest first)."""
 
-from typing import Any
-
-from chalicelib.dynamo import DynamoDBClient, storage_errors, to_item
+from chalicelib.dynamo import DynamoDBClient
 from chalicelib.models import AuditEntry, Notification
-from chalicelib.pagination import decode_token, encode_token
-from chalicelib.repositories._common import slice_page
+from chalicelib.repositories._common import query_page
 from chalicelib.settings import Settings
 from chalicelib.tables import AUDIT_DATE_INDEX
 
@@ -31,7 +28,8 @@ class ChangeRepository:
         self, date: str, limit: int, next_token: str | None
     ) -> tuple[list[AuditEntry], str | None]:
         """Every change of one UTC day, through the date index (never a Scan)."""
-        items, token = self._query(
+        items, token = query_page(
+            self._client,
             table=self._audit,
             index=AUDIT_DATE_INDEX,
             partition=("date", date),
@@ -45,7 +43,8 @@ class ChangeRepository:
     def notifications(
         self, department_id: str, limit: int, next_token: str | None
     ) -> tuple[list[Notification], str | None]:
-        items, token = self._query(
+        items, token = query_page(
+            self._client,
             table=self._inbox,
             index=None,
             partition=("department_id", department_id),
@@ -59,7 +58,8 @@ class ChangeRepository:
     def _history(
         self, entity_key: str, limit: int, next_token: str | None
     ) -> tuple[list[AuditEntry], str | None]:
-        items, token = self._query(
+        items, token = query_page(
+            self._client,
             table=self._audit,
             index=None,
             partition=("entity_key", entity_key),
@@ -69,33 +69,3 @@ class ChangeRepository:
             next_token=next_token,
         )
         return [AuditEntry.model_validate(item) for item in items], token
-
-    def _query(
-        self,
-        *,
-        table: str,
-        index: str | None,
-        partition: tuple[str, str],
-        key_names: tuple[str, ...],
-        scope: str,
-        limit: int,
-        next_token: str | None,
-    ) -> tuple[list[dict[str, Any]], str | None]:
-        name, value = partition
-        params: dict[str, Any] = {
-            "TableName": table,
-            "KeyConditionExpression": "#p = :p",
-            "ExpressionAttributeNames": {"#p": name},
-            "ExpressionAttributeValues": {":p": {"S": value}},
-            "ScanIndexForward": False,  # newest first
-            "Limit": limit + 1,
-        }
-        if index is not None:
-            params["IndexName"] = index
-        if next_token is not None:
-            start = decode_token(next_token, scope, frozenset(key_names), fixed={name: value})
-            params["ExclusiveStartKey"] = to_item(start)
-        with storage_errors():
-            response = self._client.query(**params)
-        items, last_key = slice_page(response, limit, key_names)
-        return items, None if last_key is None else encode_token(scope, last_key)

@@ -3,7 +3,7 @@
 app.py registers the Chalice handlers and calls in here (importing this module lazily, on the
 first stream batch, so the API's cold start does not pay for it). The local stream poller
 reaches the same code through those same registered handlers. The pipeline each batch runs
-through is built, with its clients and channels, by chalicelib/context.py.
+through is built, with its clients, by chalicelib/context.py.
 """
 
 import time
@@ -20,7 +20,7 @@ def process_changes(entity_type: str, event: dict[str, Any]) -> dict[str, Any]:
     """Handle one Lambda batch of `entity_type` changes; returns the partial batch response."""
     work = context.stream_pipeline(entity_type)
     records = event.get("Records") or []
-    requests_before, sent_before = work.change_log.requests, work.deliveries.sent
+    requests_before = work.change_log.requests
     result = process_batch(records, work.handle_record, work.apply)
     lag_seconds = None
     if result.oldest_change_time is not None:
@@ -38,7 +38,6 @@ def process_changes(entity_type: str, event: dict[str, Any]) -> dict[str, Any]:
         parked=result.parked,
         failed=result.failed,
         write_requests=work.change_log.requests - requests_before,
-        external_sends=work.deliveries.sent - sent_before,
         lag_seconds=lag_seconds,
     )
     return result.response

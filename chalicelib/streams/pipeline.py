@@ -1,4 +1,7 @@
-"""One entity type's stream work: a record → its effects → the change log, then the channels.
+"""One entity type's stream work: a record → its effects → the audit log and the inbox.
+
+Nothing here waits on anything outside DynamoDB: notifications go out from the inbox's own
+stream (chalicelib/delivery/), so a slow receiver never delays the audit.
 
 Built with its dependencies by chalicelib/context.py (the one place the app is wired);
 handlers.py runs it over each Lambda batch.
@@ -11,7 +14,7 @@ from typing import Any
 from chalicelib.observability import logger
 from chalicelib.streams.effects import Effects, effects_of
 from chalicelib.streams.records import PermanentRecordError
-from chalicelib.streams.sinks import ChangeLog, Deliveries, Parking
+from chalicelib.streams.sinks import ChangeLog, Parking
 
 
 @dataclass
@@ -19,7 +22,6 @@ class Pipeline:
     entity_type: str
     change_log: ChangeLog
     parking: Parking
-    deliveries: Deliveries
 
     def handle_record(self, record: dict[str, Any]) -> Effects:
         try:
@@ -30,11 +32,4 @@ class Pipeline:
             return Effects()
 
     def apply(self, effects: Sequence[Effects]) -> int:
-        written = self.change_log.write(effects)
-        for index, effect in enumerate(effects[:written]):
-            try:
-                self.deliveries.deliver(effect)
-            except Exception:
-                logger.exception("notification channel failed; the record will be retried")
-                return index
-        return written
+        return self.change_log.write(effects)

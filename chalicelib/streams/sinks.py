@@ -1,5 +1,4 @@
-"""Where effects go: the audit log and the inbox (BatchWriteItem), parked records, and the
-delivery markers that keep external sends at most once."""
+"""Where effects go: the audit log and the inbox (BatchWriteItem), and parked records."""
 
 import hashlib
 import json
@@ -12,7 +11,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 from chalicelib.clock import utc_now
 from chalicelib.dynamo import BATCH_WRITE_LIMIT, DynamoDBClient, batch_write, error_code, to_item
 from chalicelib.settings import Settings
-from chalicelib.streams.channels import Channel
 from chalicelib.streams.effects import Effects
 
 
@@ -114,43 +112,6 @@ class Parking:
         except ClientError as failure:
             if error_code(failure) != "ConditionalCheckFailedException":
                 raise  # not parked: transient, the record is retried
-
-
-class Deliveries:
-    """Sends each notification to the external channels at most once per stream record.
-
-    A marker is claimed with a conditional put before sending; a redelivered record finds it
-    and skips the send. A send that fails releases its marker so the retry sends again."""
-
-    def __init__(
-        self, client: DynamoDBClient, settings: Settings, channels: Sequence[Channel]
-    ) -> None:
-        self._client = client
-        self._table = settings.deliveries_table
-        self.channels = list(channels)
-        self.sent = 0
-
-    def deliver(self, effects: Effects) -> None:
-        if effects.notification is None or effects.change is None:
-            return
-        for channel in self.channels:
-            marker = {"delivery_id": {"S": f"{channel.name}#{effects.change.event_id}"}}
-            try:
-                self._client.put_item(
-                    TableName=self._table,
-                    Item={**marker, "claimed_at": {"S": utc_now()}},
-                    ConditionExpression="attribute_not_exists(delivery_id)",
-                )
-            except ClientError as error:
-                if error_code(error) == "ConditionalCheckFailedException":
-                    continue  # sent before, by an earlier delivery of this record
-                raise
-            try:
-                channel.send(effects.notification)
-            except Exception:
-                self._client.delete_item(TableName=self._table, Key=marker)
-                raise
-            self.sent += 1
 
 
 def _fallback_id(record: Any) -> str:

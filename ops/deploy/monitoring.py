@@ -6,7 +6,7 @@ topic, which an operator can subscribe an e-mail address to.
 """
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.observability import SERVICE
@@ -30,6 +30,8 @@ class Names:
     api_stage: Any
     alarm_topic: Any
     iterator_age_ms: Any = DEFAULT_ITERATOR_AGE_MS
+    # Scheduled functions (the delivery sweeper): errors and throttles are watched like the rest.
+    scheduled_functions: dict[str, Any] = field(default_factory=dict)
 
 
 def alarms(settings: Settings, stage: str, names: Names) -> dict[str, dict[str, Any]]:
@@ -60,7 +62,7 @@ def alarms(settings: Settings, stage: str, names: Names) -> dict[str, dict[str, 
             EvaluationPeriods=5,
             Threshold=names.iterator_age_ms,
         )
-    functions = {"api": names.api_function, **names.stream_functions}
+    functions = {"api": names.api_function, **names.stream_functions, **names.scheduled_functions}
     for handler, function in functions.items():
         for metric in ("Errors", "Throttles"):
             alarm(

@@ -1,19 +1,20 @@
 """Least-privilege IAM policies, derived from the table definitions.
 
-The API role may read and write the department and event tables, keep the answers to idempotent
-creates, and read the audit log and inbox; the stream role may read the two streams and write the
-audit log, inbox, delivery markers and parked records, and send to the failure queue (Lambda's
-on-failure destination uses the function's role). Every DynamoDB statement names its tables: no
-wildcard action, no "*" resource. The account is left as "*" in the ARNs so one committed file
-serves any account; the table names and region pin the resources. On stages that trace, both
-roles may also send X-Ray segments: the one "*" resource, as X-Ray's write actions cannot be
-scoped.
+The API role may read and write the department, event and subscription tables, keep the answers
+to idempotent creates, and read the audit log, inbox and delivery log; the stream role (the audit
+handlers and the delivery functions) may read the streams, write the audit log, inbox and parked
+records, keep the delivery log and the subscriptions' health, and send to the failure queue
+(Lambda's on-failure destination uses the function's role). Every DynamoDB statement names its
+tables: no wildcard action, no "*" resource. The account is left as "*" in the ARNs so one
+committed file serves any account; the table names and region pin the resources. On stages
+that trace, both roles may also send X-Ray segments: the one "*" resource, as X-Ray's write
+actions cannot be scoped.
 """
 
 from typing import Any
 
 from chalicelib.settings import Settings
-from chalicelib.tables import stream_handlers, table_definitions
+from chalicelib.tables import TableDefinition, stream_handlers, table_definitions
 
 # Chalice's app_name (app.py, .chalice/config.json): it starts every function's name.
 APP_NAME = "department-calendar"
@@ -46,6 +47,11 @@ def _table_arn(settings: Settings, table: str) -> str:
     return f"arn:aws:dynamodb:{settings.region}:*:table/{table}"
 
 
+def _with_indexes(settings: Settings, definition: TableDefinition) -> list[str]:
+    arn = _table_arn(settings, definition.name)
+    return [arn] + [f"{arn}/index/{index.name}" for index in definition.indexes]
+
+
 def _logs(settings: Settings) -> dict[str, Any]:
     return {
         "Sid": "Logs",
@@ -72,8 +78,10 @@ def _tracing(enabled: bool) -> list[dict[str, Any]]:
 
 def api_policy(settings: Settings, *, tracing: bool = False) -> dict[str, Any]:
     tables = {d.role: d for d in table_definitions(settings)}
-    writable = [tables[role] for role in ("departments", "events", "department_names")]
-    readable = [tables[role] for role in ("audit", "notifications")]
+    writable = [
+        tables[role] for role in ("departments", "events", "department_names", "subscriptions")
+    ]
+    readable = [tables[role] for role in ("audit", "notifications", "deliveries")]
     write_resources = []
     for definition in writable:
         arn = _table_arn(settings, definition.name)
@@ -131,11 +139,26 @@ def streams_policy(settings: Settings, stage: str, *, tracing: bool = False) -> 
             ],
         },
         {
-            "Sid": "DeliveryMarkersAndParkedRecords",
+            "Sid": "ParkedRecords",
             "Effect": "Allow",
-            "Action": ["dynamodb:PutItem", "dynamodb:DeleteItem"],
+            "Action": ["dynamodb:PutItem"],
+            "Resource": [_table_arn(settings, tables["failed_records"].name)],
+        },
+        {
+            # The delivery functions: the log (also their work queue, on its due index), the
+            # notification each sends, and the subscriptions' health.
+            "Sid": "Deliveries",
+            "Effect": "Allow",
+            "Action": [
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:Query",
+                "dynamodb:UpdateItem",
+            ],
             "Resource": [
-                _table_arn(settings, tables[role].name) for role in ("deliveries", "failed_records")
+                arn
+                for role in ("deliveries", "subscriptions", "notifications")
+                for arn in _with_indexes(settings, tables[role])
             ],
         },
         {
@@ -147,6 +170,17 @@ def streams_policy(settings: Settings, stage: str, *, tracing: bool = False) -> 
         _logs(settings),
         *_tracing(tracing),
     ]
+    if settings.notify_webhook_secret_parameter:
+        name = settings.notify_webhook_secret_parameter
+        statements.append(
+            {
+                # The configured webhook's signing secret (a SecureString under aws/ssm).
+                "Sid": "WebhookSecret",
+                "Effect": "Allow",
+                "Action": ["ssm:GetParameter"],
+                "Resource": f"arn:aws:ssm:{settings.region}:*:parameter/{name.lstrip('/')}",
+            }
+        )
     if settings.notify_sns_topic_arn:
         statements.append(
             {

@@ -13,6 +13,7 @@ STAGES = ("dev", "prod")
 STREAM_ARN_VARIABLES = {
     "events": variable("events_stream_arn"),
     "departments": variable("departments_stream_arn"),
+    "notifications": variable("notifications_stream_arn"),
 }
 
 

@@ -8,6 +8,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +19,7 @@ import pytest
 from ops.dynamodb_local import DynamoDBLocal
 from tests.e2e.local_stack import PROJECT_DIR, LocalStack, eventually
 from tests.e2e.walkthrough import guide_walkthrough, simultaneous_creates_of_one_name
+from tests.integration.streams import Webhook
 
 pytestmark = pytest.mark.e2e
 
@@ -297,3 +299,33 @@ def test_the_change_feed_sees_a_change_made_anywhere_within_seconds(stack):
     # Then the feed gives exactly that change, through the stream consumer, in a few seconds
     assert [(c["type"], c["id"]) for c in changes] == [("created", created["id"])]
     assert time.monotonic() - started < 5
+
+
+def test_a_receiver_that_does_not_answer_holds_up_no_audit_entry(stack):
+    # Given a department subscribed with a receiver on loopback (the local stack allows it)
+    with Webhook() as receiver:
+        department = stack.request("POST", "/api/departments", {"name": "웹훅 지연팀"}).json
+        subscribed = stack.request(
+            "POST",
+            f"/api/departments/{department['id']}/subscriptions",
+            {"url": receiver.url, "events": ["created"]},
+        )
+        assert subscribed.status == 201
+        # ...which from now on holds every call until the test lets it answer
+        receiver.hold = threading.Event()
+        first = stack.request(
+            "POST", f"/api/events/{department['id']}", {"event_date": "2026-12-24", "title": "첫째"}
+        ).json
+        assert eventually(lambda: len(receiver.calls) == 2)  # the test call, then the first
+        # When another event is written while that call is still unanswered
+        second = stack.request(
+            "POST", f"/api/events/{department['id']}", {"event_date": "2026-12-25", "title": "둘째"}
+        ).json
+        # Then its audit entry is written all the same
+        history = f"/api/events/{department['id']}/{second['id']}/history"
+        assert eventually(lambda: stack.request("GET", history).json["items"])
+        assert receiver.answered == 1  # the first delivery is still waiting for its answer
+        # And once the receiver answers, both notifications reach it
+        receiver.hold.set()
+        assert eventually(lambda: len(receiver.bodies) == 3)
+        assert first["id"] != second["id"]

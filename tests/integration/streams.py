@@ -24,21 +24,33 @@ def scan_all(dynamodb: Any, table: str) -> list[dict[str, Any]]:
 
 
 class Webhook:
-    """A small HTTP server on loopback that records what it is sent and answers `status`."""
+    """A small HTTP server on loopback that records what it is sent and answers `status`, or
+    the next of `statuses` while any are left. `hold`, when set, keeps every answer waiting
+    until the test releases it (a slow receiver, without timing anything)."""
 
-    def __init__(self, status: int = 200) -> None:
+    def __init__(self, status: int = 200, statuses: list[int] | None = None) -> None:
         self.status = status
+        self.statuses = list(statuses or [])
         self.bodies: list[dict[str, Any]] = []
+        # Every call as it came: (raw body, headers), answered 2xx or not.
+        self.calls: list[tuple[bytes, dict[str, str]]] = []
+        self.hold: threading.Event | None = None
+        self.answered = 0
         webhook = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
-                body = json.loads(self.rfile.read(length).decode("utf-8"))
-                if webhook.status < 300:
-                    webhook.bodies.append(body)
-                self.send_response(webhook.status)
+                raw = self.rfile.read(length)
+                webhook.calls.append((raw, dict(self.headers.items())))
+                if webhook.hold is not None:
+                    webhook.hold.wait(30)
+                status = webhook.statuses.pop(0) if webhook.statuses else webhook.status
+                if status < 300:
+                    webhook.bodies.append(json.loads(raw.decode("utf-8")))
+                self.send_response(status)
                 self.end_headers()
+                webhook.answered += 1
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -56,5 +68,7 @@ class Webhook:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self.hold is not None:
+            self.hold.set()
         self._server.shutdown()
         self._server.server_close()

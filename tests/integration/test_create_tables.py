@@ -14,10 +14,13 @@ def names() -> list[str]:
 
 
 def created(*tables: str) -> list[str]:
-    """The report for newly made tables; the idempotency table's Time to Live follows it."""
-    lines = [f"✓ {table} 테이블이 생성되었습니다." for table in tables]
-    if "events-idempotency" in tables:
-        lines.append("✓ events-idempotency: Time to Live를 켰습니다 (expires_at).")
+    """The report for newly made tables, each table's Time to Live (if it has one) after it."""
+    expiring = {d.name: d.ttl_attribute for d in table_definitions(get_settings())}
+    lines = []
+    for table in tables:
+        lines.append(f"✓ {table} 테이블이 생성되었습니다.")
+        if expiring.get(table):
+            lines.append(f"✓ {table}: Time to Live를 켰습니다 ({expiring[table]}).")
     return lines
 
 

@@ -192,6 +192,7 @@ def test_monitoring_is_created_and_stays_the_same_on_a_second_run(dynamodb):
     assert {a["Dimensions"][0]["Value"] for a in ages} == {
         "department-calendar-prod-on_event_change",
         "department-calendar-prod-on_department_change",
+        "department-calendar-prod-on_notification",
     }
     body = json.loads(
         cloudwatch.get_dashboard(DashboardName="department-calendar-prod")["DashboardBody"]

@@ -89,7 +89,8 @@ def test_functions_run_python_312_or_newer_with_least_privilege_roles(built):
     functions = [
         r for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::Function"
     ]
-    assert len(functions) == 3
+    # the API, the three stream handlers, the delivery sweeper
+    assert len(functions) == 5
     for function in functions:
         runtime = function["Properties"]["Runtime"]
         assert runtime.startswith("python3.")
@@ -182,8 +183,8 @@ def test_alarms_watch_the_stream_the_functions_the_api_and_the_tables(built):
         ("AWS/DynamoDB", "WriteThrottleEvents"),
         ("AWS/DynamoDB", "ReadThrottleEvents"),
     } <= metrics
-    # errors and throttles for each of the three functions; throttles for every table
-    assert sum(1 for _, name, _ in found if name == "Errors") == 3
+    # errors and throttles for each of the five functions; throttles for every table
+    assert sum(1 for _, name, _ in found if name == "Errors") == 5
     tables = {d.name for d in table_definitions(stage_settings("prod"))}
     throttled = {
         p["Dimensions"][0]["Value"] for _, name, p in found if name == "WriteThrottleEvents"
@@ -228,9 +229,9 @@ def test_prod_api_routes_carry_the_iam_authorizer_and_only_health_docs_and_page_
                 assert operation["security"] == [{"sigv4": []}], (method, path)
                 guarded.append(f"{method.upper()} {path}")
     assert "POST /api/events/{department_id}" in guarded
-    # 14 data routes, then the occurrences' PATCH and DELETE, the feed token, the holidays and
-    # the change feed
-    assert len(guarded) == 19
+    # 14 data routes, then the occurrences' PATCH and DELETE, the feed token, the holidays, the
+    # change feed, and the subscriptions' six
+    assert len(guarded) == 25
 
 
 def answered(response: dict[str, Any], message: str = "Forbidden") -> dict[str, Any]:

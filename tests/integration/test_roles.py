@@ -176,6 +176,12 @@ EXPECTED_ACCESS = {
     "update_occurrence": "editor",
     "delete_occurrence": "editor",
     "rotate_feed_token": "editor",
+    "create_subscription": "editor",
+    "list_subscriptions": "editor",
+    "get_subscription": "editor",
+    "delete_subscription": "editor",
+    "rotate_subscription_secret": "editor",
+    "subscription_deliveries": "editor",
 }
 
 

@@ -1,11 +1,12 @@
 """IAM policies: generated from the table definitions, committed, least privilege."""
 
 import json
+from dataclasses import replace
 
 import pytest
 
 from chalicelib.tables import table_definitions
-from ops.deploy.policies import TRACING_ACTIONS
+from ops.deploy.policies import TRACING_ACTIONS, streams_policy
 from ops.deploy.stage import STAGES, load_config, stage_settings, stage_traces
 from ops.deploy.write_policies import policy_files
 
@@ -65,3 +66,19 @@ def test_roles_may_send_traces_exactly_on_stages_that_trace(stage):
     for path, text in policy_files(stage).items():
         sent = [s for s in json.loads(text)["Statement"] if s["Action"] == list(TRACING_ACTIONS)]
         assert len(sent) == (1 if traces else 0), path.name
+
+
+def test_the_webhook_secret_parameter_is_the_one_ssm_resource_the_stream_role_may_read():
+    # Given a stage that keeps the configured webhook's secret in SSM
+    settings = replace(
+        stage_settings("prod"), notify_webhook_secret_parameter="/department-calendar/prod/hook"
+    )
+    # When its stream role's policy is generated
+    statements = streams_policy(settings, "prod")["Statement"]
+    # Then it may read exactly that parameter, and the default stage policy may read none
+    (secret,) = [s for s in statements if s["Action"] == ["ssm:GetParameter"]]
+    assert secret["Resource"] == (
+        "arn:aws:ssm:ap-northeast-2:*:parameter/department-calendar/prod/hook"
+    )
+    defaults = streams_policy(stage_settings("prod"), "prod")["Statement"]
+    assert not [s for s in defaults if "ssm:GetParameter" in s["Action"]]

@@ -26,6 +26,7 @@ SAMPLES = {
     "COGNITO_USER_POOL_ARN": POOL_ARN,
     "CORS_ALLOWED_ORIGINS": "https://calendar.example",
     "IAM_GRANTS": '{"arn:aws:iam::123456789012:user/kim": ["admin"]}',
+    "ALLOW_PRIVATE_WEBHOOKS": "true",
 }
 
 
@@ -209,3 +210,11 @@ def test_an_iam_grants_mapping_with_any_wrong_part_is_refused_whole(text, compla
     with pytest.raises(UnsafeConfiguration, match=complaint) as refused:
         Settings.from_environ({"REQUIRE_AUTH": "true", "IAM_GRANTS": text})
     assert "IAM_GRANTS" in str(refused.value)
+
+
+def test_private_webhook_receivers_are_refused_wherever_callers_sign_in():
+    # Loopback and private receivers are for the local stack: on a signed-in stage a webhook
+    # could reach the stage's own network
+    with pytest.raises(UnsafeConfiguration, match="ALLOW_PRIVATE_WEBHOOKS"):
+        Settings.from_environ({"REQUIRE_AUTH": "true", "ALLOW_PRIVATE_WEBHOOKS": "true"})
+    assert Settings.from_environ({"ALLOW_PRIVATE_WEBHOOKS": "true"}).allow_private_webhooks

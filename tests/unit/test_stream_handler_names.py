@@ -1,7 +1,7 @@
 """The stream handlers are named once, on the table definitions; app.py's functions (Chalice
 needs them as module attributes) and the stage config must match those names."""
 
-from chalice.app import DynamoDBEventConfig
+from chalice.app import DynamoDBEventConfig, ScheduledEventConfig
 
 import app
 from chalicelib.settings import get_settings
@@ -24,12 +24,16 @@ def test_the_app_registers_one_handler_per_streamed_table_under_its_declared_nam
     assert all(callable(getattr(app, handler)) for handler in declared)
 
 
-def test_every_stage_configures_each_declared_handler():
+def test_every_stage_configures_each_declared_handler_and_each_schedule():
     # Given the stage config's per-function settings (policy file, timeout)
     config = load_config()
     declared = set(stream_handlers(get_settings()))
+    scheduled = {
+        source.name for source in app.app.event_sources if isinstance(source, ScheduledEventConfig)
+    }
+    assert scheduled == {"deliver_due"}
     for stage in STAGES:
         # When the functions it configures are listed
         configured = set(config["stages"][stage].get("lambda_functions", {}))
-        # Then they are the declared handlers
-        assert configured == declared, stage
+        # Then they are the declared handlers and the scheduled functions
+        assert configured == declared | scheduled, stage

@@ -2,7 +2,14 @@
 
 from typing import Any
 
-from chalice.app import Chalice, CloudWatchEvent, ConvertToMiddleware, DynamoDBEvent, Rate
+from chalice.app import (
+    Chalice,
+    CloudWatchEvent,
+    ConvertToMiddleware,
+    Cron,
+    DynamoDBEvent,
+    Rate,
+)
 
 from chalicelib.api.access import cors_middleware, register_preflights
 from chalicelib.api.calendar_feed import calendar
@@ -90,3 +97,19 @@ def deliver_due(event: CloudWatchEvent) -> None:
     from chalicelib.delivery.handlers import deliver_due as sweep
 
     sweep()
+
+
+# Each reminder once, in the inbox, when its moment comes (chalicelib/delivery/reminders.py).
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def send_reminders(event: CloudWatchEvent) -> None:
+    from chalicelib.delivery.handlers import send_reminders as sweep
+
+    sweep()
+
+
+# The day's events at 09:00 Asia/Seoul (00:00 UTC), one digest per department.
+@app.schedule(Cron(0, 0, "*", "*", "?", "*"))
+def send_digest(event: CloudWatchEvent) -> None:
+    from chalicelib.delivery.handlers import send_digest as digest
+
+    digest()

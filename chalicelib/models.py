@@ -6,7 +6,7 @@ surrounding whitespace. Uniqueness of department names is decided on a normalise
 
 import re
 import unicodedata
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -15,6 +15,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
     computed_field,
     field_validator,
     model_validator,
@@ -35,6 +36,8 @@ DESCRIPTION_MAX = 2000
 RECURRENCE_MAX = 500
 EXDATES_MAX = 500
 ZONE_MAX = 64
+REMINDER_MINUTES_MAX = 10080  # a week
+REMINDERS_MAX = 5
 
 _CLOCK = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 
@@ -79,6 +82,25 @@ def _rule(value: str) -> str:
 
 def _sorted_dates(value: list[str]) -> list[str]:
     return sorted(set(value))
+
+
+def _reminder_minutes(values: list[int]) -> list[int]:
+    if len(values) > REMINDERS_MAX:
+        raise ValueError(f"must hold at most {REMINDERS_MAX} values")
+    if any(not 0 <= minutes <= REMINDER_MINUTES_MAX for minutes in values):
+        raise ValueError(f"each must be whole minutes from 0 to {REMINDER_MINUTES_MAX} (a week)")
+    if len(set(values)) != len(values):
+        raise ValueError("must not repeat a value")
+    return sorted(values)
+
+
+REMINDERS_NEED_START = "need a start_time: an all-day event has no reminders"
+
+
+def check_reminders_timed(start_time: str | None, reminders: list[int] | None) -> None:
+    """Reminders count back from a start time, so only a timed event has them ([] is fine)."""
+    if reminders and not start_time:
+        raise ValueError(REMINDERS_NEED_START)
 
 
 def _single_line(value: str) -> str:
@@ -152,6 +174,28 @@ ZoneName = Annotated[
 ]
 Recurrence = Annotated[str, StringConstraints(max_length=RECURRENCE_MAX), AfterValidator(_rule)]
 ExDates = Annotated[list[EventDate], Field(max_length=EXDATES_MAX), AfterValidator(_sorted_dates)]
+# Checked by the validator (one message naming `reminders`); the schema says the same.
+Reminders = Annotated[
+    list[int],
+    AfterValidator(_reminder_minutes),
+    Field(
+        json_schema_extra={
+            "items": {"type": "integer", "minimum": 0, "maximum": REMINDER_MINUTES_MAX},
+            "maxItems": REMINDERS_MAX,
+            "uniqueItems": True,
+        }
+    ),
+]
+_EVENT_REMINDERS = (
+    "Minutes before the start when a reminder is sent, e.g. `[10, 60]`: whole numbers from 0 "
+    f"to {REMINDER_MINUTES_MAX} (a week), at most {REMINDERS_MAX}, each once; kept sorted. "
+    "Only a timed event (one with `start_time`) may have them; a series' apply to every "
+    "occurrence. `[]`: none for this event."
+)
+_DEPARTMENT_REMINDERS = (
+    "The reminders of the department's events that set none: minutes before the start, "
+    f"0 to {REMINDER_MINUTES_MAX}, at most {REMINDERS_MAX}, each once; kept sorted."
+)
 
 
 class _Input(BaseModel):
@@ -159,12 +203,15 @@ class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
 
-def _present_fields_are_not_null(schema: dict[str, Any]) -> None:
-    """The JSON Schema of a _PartialUpdate: fields are optional but never null, and one is
-    needed (pydantic would otherwise publish `X | None` as "may be null")."""
+def _present_fields_are_not_null(schema: dict[str, Any], model: type[Any]) -> None:
+    """The JSON Schema of a _PartialUpdate: fields are optional but never null (except those
+    whose null means "back to the default"), and one is needed (pydantic would otherwise
+    publish `X | None` as "may be null")."""
     schema["minProperties"] = 1
-    for field in schema["properties"].values():
+    for name, field in schema["properties"].items():
         field.pop("default", None)
+        if name in model.nullable:
+            continue
         for choice in field.pop("anyOf", []):
             if choice.get("type") != "null":
                 field.update(choice)
@@ -174,11 +221,13 @@ class _PartialUpdate(_Input):
     """A PATCH body: every field optional, none may be null, at least one must be present."""
 
     model_config = ConfigDict(json_schema_extra=_present_fields_are_not_null)
+    # Fields a PATCH may set to null: it removes them, and their default applies again.
+    nullable: ClassVar[frozenset[str]] = frozenset()
 
     @field_validator("*", mode="before")
     @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
+    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name not in cls.nullable:
             raise ValueError("must not be null")
         return value
 
@@ -196,11 +245,19 @@ class _PartialUpdate(_Input):
 class DepartmentCreate(_Input):
     name: DepartmentName
     description: Description = ""
+    reminders: Reminders | None = Field(
+        default=None, description=f"{_DEPARTMENT_REMINDERS} Absent or null: no default."
+    )
 
 
 class DepartmentUpdate(_PartialUpdate):
+    nullable = frozenset({"reminders"})
+
     name: DepartmentName | None = None
     description: Description | None = None
+    reminders: Reminders | None = Field(
+        default=None, description=f"{_DEPARTMENT_REMINDERS} null: no default any more."
+    )
 
 
 def _derive_times(data: Any) -> Any:
@@ -238,6 +295,21 @@ class _EventInput(_Input):
             raise ValueError("all_day: false needs a start_time")
         return self
 
+    @field_validator("reminders", mode="after", check_fields=False)
+    @classmethod
+    def _reminders_are_timed(cls, value: list[int] | None, info: ValidationInfo) -> Any:
+        """What the body itself says: an all-day event (or one made all-day) has none. A PATCH
+        is checked again against the whole event when it is applied."""
+        if "start_time" not in info.data:
+            return value  # start_time was refused itself
+        start_time = info.data["start_time"]
+        if info.data.get("all_day") is True:
+            start_time = ""
+        elif start_time is None:  # a PATCH that leaves the times as they are
+            return value
+        check_reminders_timed(start_time, value)
+        return value
+
 
 class EventCreate(_EventInput):
     event_date: EventDate
@@ -251,6 +323,10 @@ class EventCreate(_EventInput):
     timezone: ZoneName = DEFAULT_ZONE
     recurrence: Recurrence = ""
     exdates: ExDates = Field(default_factory=list)
+    # Last: its check reads the times validated before it.
+    reminders: Reminders | None = Field(
+        default=None, description=f"{_EVENT_REMINDERS} Absent or null: the department's default."
+    )
 
     @model_validator(mode="after")
     def _timed_unless_all_day(self) -> Self:
@@ -260,6 +336,8 @@ class EventCreate(_EventInput):
 
 
 class EventUpdate(_EventInput, _PartialUpdate):
+    nullable = frozenset({"reminders"})
+
     event_date: EventDate | None = None
     title: EventTitle | None = None
     time: EventTime | None = None
@@ -271,6 +349,9 @@ class EventUpdate(_EventInput, _PartialUpdate):
     timezone: ZoneName | None = None
     recurrence: Recurrence | None = None
     exdates: ExDates | None = None
+    reminders: Reminders | None = Field(
+        default=None, description=f"{_EVENT_REMINDERS} null: back to the department's default."
+    )
 
 
 class Conflict(BaseModel):
@@ -296,6 +377,10 @@ class Department(_Output):
     created_at: str
     updated_at: str
     version: int
+    reminders: list[int] | None = Field(
+        default=None,
+        description="Minutes before the start of each event that sets none; null: no default",
+    )
 
 
 class Event(_Output):
@@ -311,6 +396,11 @@ class Event(_Output):
     timezone: str = DEFAULT_ZONE
     recurrence: str | None = None
     exdates: list[str] = Field(default_factory=list)
+    reminders: list[int] | None = Field(
+        default=None,
+        description="Minutes before the start when a reminder is sent; null: the "
+        "department's default applies",
+    )
     # Set on the occurrences of a series a listing expands, and on a changed occurrence.
     series_id: str | None = None
     occurrence_date: str | None = None
@@ -372,6 +462,7 @@ _MESSAGES = {
     "extra_forbidden": "is not a known field",
     "string_type": "must be a string",
     "string_too_short": "must not be empty",
+    "int_type": "must be a whole number",
 }
 
 

@@ -1,8 +1,9 @@
 """Runs the app's `@app.schedule` functions on their rate, as EventBridge does on AWS.
 
 `chalice local` never runs them; the local stack and the stream worker do, through the same
-registered handlers Lambda calls. Rates only (`Rate(1, unit=Rate.MINUTES)`): a cron schedule is
-reported and left out, since nothing local would keep its calendar.
+registered handlers Lambda calls. Rates (`Rate(1, unit=Rate.MINUTES)`), and daily crons at a
+fixed UTC hour and minute (`Cron(0, 0, "*", "*", "?", "*")`); other crons are reported and left
+out.
 """
 
 import threading
@@ -10,9 +11,9 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from chalice.app import Chalice, Rate, ScheduledEventConfig
+from chalice.app import Chalice, Cron, Rate, ScheduledEventConfig
 from chalice.local import LambdaContext
 
 Log = Callable[[str], None]
@@ -33,6 +34,7 @@ class Schedules:
         *,
         log: Log = print,
         clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
         speedup: float = 1.0,
     ) -> None:
         self._app = app
@@ -44,12 +46,21 @@ class Schedules:
             if not isinstance(config, ScheduledEventConfig):
                 continue
             expression = config.schedule_expression
-            if not isinstance(expression, Rate):
-                log(f"⚠ {config.name}: cron 일정은 로컬에서 실행하지 않습니다.")
+            if isinstance(expression, Rate):
+                every = expression.value * _SECONDS[expression.unit] / speedup
+                # The first run comes one period after start, as on AWS after a deployment.
+                self.schedules.append(_Schedule(config.name, every, clock() + every))
                 continue
-            every = expression.value * _SECONDS[expression.unit] / speedup
-            # The first run comes one period after start, as on AWS after a deployment.
-            self.schedules.append(_Schedule(config.name, every, clock() + every))
+            daily = _daily_time(expression)
+            if daily is None:
+                log(f"⚠ {config.name}: 매일 같은 시각이 아닌 cron 일정은 로컬에서 건너뜁니다.")
+                continue
+            now = wall()
+            at = now.replace(hour=daily[0], minute=daily[1], second=0, microsecond=0)
+            if at <= now:
+                at += timedelta(days=1)
+            wait = (at - now).total_seconds()
+            self.schedules.append(_Schedule(config.name, 86400.0, clock() + wait))
 
     def run_due(self) -> int:
         """Run every schedule whose time has come; how many ran."""
@@ -89,3 +100,17 @@ class Schedules:
             self.run_due()
             upcoming = min((s.next_run for s in self.schedules), default=self._clock() + 60)
             stop.wait(max(0.05, upcoming - self._clock()))
+
+
+def _daily_time(expression: object) -> tuple[int, int] | None:
+    """(hour, minute) in UTC of a cron that runs once every day, else None."""
+    if not isinstance(expression, Cron):
+        return None
+    every = {"*", "?"}
+    fields = (expression.day_of_month, expression.month, expression.day_of_week, expression.year)
+    if not all(str(field) in every for field in fields):
+        return None
+    hour, minute = str(expression.hours), str(expression.minutes)
+    if not (hour.isdigit() and minute.isdigit()):
+        return None
+    return int(hour), int(minute)

@@ -355,7 +355,7 @@ OPERATIONS: Mapping[str, Operation] = {
         status=201,
         answer=Department,
         body=DepartmentCreate,
-        example={"name": "QA팀", "description": "품질 보증"},
+        example={"name": "QA팀", "description": "품질 보증", "reminders": [30]},
         parameters=_CREATE,
         answer_headers=_CREATED_HEADERS,
         errors=(*_BODY_ERRORS, 409, 422, 503),
@@ -420,7 +420,12 @@ OPERATIONS: Mapping[str, Operation] = {
         status=201,
         answer=EventAnswer,
         body=EventCreate,
-        example={"event_date": "2024-01-25", "title": "테스트 이벤트", "time": "오후 3:00"},
+        example={
+            "event_date": "2024-01-25",
+            "title": "테스트 이벤트",
+            "start_time": "14:00",
+            "reminders": [10],
+        },
         parameters=_CREATE,
         answer_headers=_CREATED_HEADERS,
         errors=(*_BODY_ERRORS, 404, 409, 422, 503),
@@ -475,7 +480,7 @@ OPERATIONS: Mapping[str, Operation] = {
         "Change one occurrence of a series, or it and the following ones",
         answer=EventAnswer,
         body=EventUpdate,
-        example={"start_time": "14:00", "end_time": "15:00"},
+        example={"start_time": "14:00", "end_time": "15:00", "reminders": [10, 60]},
         parameters=("scope", *_CONDITIONAL_WRITE),
         answer_headers=("ETag",),
         errors=(*_BODY_ERRORS, 404, 409, 412, 503),
@@ -725,8 +730,9 @@ class WebhookNotification(BaseModel):
     """The body of a call to a `json` subscription: the Standard Webhooks envelope."""
 
     type: str = Field(
-        description="`event.created`, `event.changed` or `event.cancelled`; more types may "
-        "come (`reminder`, `digest`): ignore the ones you do not know"
+        description="`event.created`, `event.changed`, `event.cancelled`, `event.reminder` "
+        "(a reminder before an event's start) or `calendar.digest` (the day's events, at "
+        "09:00 Asia/Seoul); more types may come: ignore the ones you do not know"
     )
     timestamp: str = Field(description="when the change happened (ISO 8601 UTC), as `data.at`")
     data: Notification = Field(description="the notification, as the department's inbox has it")

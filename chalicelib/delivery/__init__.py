@@ -5,5 +5,8 @@ schedule (`handlers.deliver_due`) tries failed deliveries again. The audit pipel
 on a receiver.
 """
 
-# The scheduled function's name, as app.py registers it; the deployment's alarms read it here.
+# The scheduled functions' names, as app.py registers them; the deployment reads them here.
 SWEEPER = "deliver_due"
+REMINDERS = "send_reminders"
+DIGEST = "send_digest"
+SCHEDULED = (SWEEPER, REMINDERS, DIGEST)

@@ -31,7 +31,7 @@ else:
 
 # Receivers answered side by side: each may take the sender's whole deadline (5 s).
 SENDERS = 8
-_SENDABLE = frozenset(EVENT_KINDS.values())
+_SENDABLE = frozenset({*EVENT_KINDS.values(), "reminder", "digest"})
 
 
 def _text(image: Mapping[str, Any], name: str) -> str:

@@ -224,6 +224,17 @@ class Inbox:
         item = response.get("Item")
         return None if item is None else from_item(item)
 
+    def put_once(self, item: Mapping[str, Any]) -> bool:
+        """Put a notification whose key says what it is (a reminder, a day's digest); False if
+        it is there already."""
+        with _unless_condition_fails() as written:
+            self._client.put_item(
+                TableName=self._table,
+                Item=to_item(item),
+                ConditionExpression="attribute_not_exists(change_key)",
+            )
+        return written()
+
     def notice_paused(
         self, department_id: str, subscription_id: str, url: str, now: datetime
     ) -> None:

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from chalicelib.clock import Clock, utc_now
@@ -88,6 +88,7 @@ class DepartmentRepository:
             id=new_id(),
             name=data.name,
             description=data.description,
+            reminders=data.reminders,
             created_at=now,
             updated_at=now,
             version=1,
@@ -202,7 +203,7 @@ class DepartmentRepository:
             if department_name_key(old_name) == department_name_key(new_name):
                 return self._set(department_id, changes, actor, guard, expected_version)
             now = self._clock()
-            update = update_request(changes, now=now, actor=actor, guard=guard)
+            update = _update_request(changes, now=now, actor=actor, guard=guard)
             items = [
                 {"Update": {"TableName": self._table, "Key": _key(department_id), **update}},
                 self.claim_name(new_name, department_id),
@@ -384,7 +385,7 @@ class DepartmentRepository:
         guard: dict[str, Any],
         expected_version: int | None,
     ) -> Department:
-        request = update_request(changes, now=self._clock(), actor=actor, guard=guard)
+        request = _update_request(changes, now=self._clock(), actor=actor, guard=guard)
         with storage_errors():
             try:
                 response = self._client.update_item(
@@ -495,6 +496,21 @@ def _unchanged_and_empty(current: dict[str, Any]) -> dict[str, Any]:
 
 def _key(department_id: str) -> dict[str, Any]:
     return {"id": {"S": department_id}}
+
+
+def _update_request(
+    changes: Mapping[str, Any], *, now: str, actor: str, guard: Mapping[str, Any]
+) -> dict[str, Any]:
+    """update_request, except that a change to null (`reminders`: no default) removes the
+    attribute rather than storing a NULL."""
+    removed = [name for name, value in changes.items() if value is None]
+    kept = {name: value for name, value in changes.items() if value is not None}
+    request = update_request(kept, now=now, actor=actor, guard=guard)
+    if removed:
+        names = {f"#r{i}": name for i, name in enumerate(removed)}
+        request["UpdateExpression"] += " REMOVE " + ", ".join(names)
+        request["ExpressionAttributeNames"].update(names)
+    return request
 
 
 def feed_token_hash(token: str) -> str:

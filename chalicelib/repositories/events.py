@@ -19,6 +19,7 @@ from chalicelib.errors import (
     ConcurrentModification,
     DepartmentNotFound,
     EventNotFound,
+    FieldProblem,
     OccurrenceNotFound,
     ValidationFailed,
     VersionMismatch,
@@ -30,6 +31,7 @@ from chalicelib.models import (
     EventAnswer,
     EventCreate,
     EventUpdate,
+    check_reminders_timed,
 )
 from chalicelib.pagination import MAX_LIMIT
 from chalicelib.repositories._common import (
@@ -71,6 +73,7 @@ class EventRepository:
     ) -> Created[EventAnswer]:
         now = self._clock()
         schedule = checked(Schedule.of(data.model_dump()))
+        timed_reminders(data.reminders, schedule)
         item = stored_event(
             {
                 "id": new_id(),
@@ -78,6 +81,8 @@ class EventRepository:
                 "title": data.title,
                 "time": data.time,
                 "description": data.description,
+                # None (the department's default) is not stored; [] (none) is.
+                "reminders": data.reminders,
                 "created_at": now,
                 "updated_at": now,
                 "version": 1,
@@ -369,6 +374,15 @@ def checked(schedule: Schedule) -> Schedule:
     return schedule
 
 
+def timed_reminders(reminders: list[int] | None, schedule: Schedule) -> None:
+    """The event as a whole, after its changes: reminders only on a timed one."""
+    try:
+        check_reminders_timed(schedule.start_time, reminders)
+    except ValueError as error:
+        problem = FieldProblem("reminders", str(error))
+        raise ValidationFailed("Invalid field(s): reminders.", fields=(problem,)) from None
+
+
 def stored_event(item: Mapping[str, Any], schedule: Schedule) -> dict[str, Any]:
     """The item to store: its fields with the schedule's, and the span index's key when the
     event lasts past its start date."""
@@ -384,12 +398,16 @@ def stored_event(item: Mapping[str, Any], schedule: Schedule) -> dict[str, Any]:
 def changed_event(
     current: Mapping[str, Any], changes: Mapping[str, Any], *, now: str, actor: str
 ) -> dict[str, Any]:
-    """The event after a PATCH: "" removes an optional part, all_day: true removes the times."""
+    """The event after a PATCH: "" removes an optional part, all_day: true removes the times,
+    null `reminders` go back to the department's default (the attribute is left out)."""
     changes = dict(changes)
     if changes.pop("all_day", None) is True:
         changes.update(start_time="", end_time="")
     merged = {**current, **changes}
     schedule = checked(Schedule.of(merged))
+    timed_reminders(merged.get("reminders"), schedule)
+    if merged.get("reminders", ()) is None:
+        del merged["reminders"]
     return stored_event(
         {
             **merged,

@@ -2,7 +2,8 @@
 
 - `json`: `{"type": "event.created", "timestamp": …, "data": {the inbox notification}}`, the
   envelope the Standard Webhooks specification recommends; `type` is one of `event.created`,
-  `event.changed`, `event.cancelled`, or `ping` (the test call made when subscribing).
+  `event.changed`, `event.cancelled`, `event.reminder`, `calendar.digest`, or `ping` (the
+  test call made when subscribing).
 - `slack`: `{"text": …}`, what Slack's incoming webhooks read, with the user's text escaped so
   a title cannot mention the channel or disguise a link.
 
@@ -32,13 +33,18 @@ def subscribed_name(kind: str) -> str:
     return next((name for name, inbox in EVENT_KINDS.items() if inbox == kind), kind)
 
 
+def webhook_type(kind: str) -> str:
+    """`event.created` … `event.reminder` for one event; `calendar.digest` for a day's events."""
+    return "calendar.digest" if kind == "digest" else f"event.{subscribed_name(kind)}"
+
+
 def notification_body(notification: Mapping[str, Any], format: Format) -> bytes:
     """The body announcing one inbox notification."""
     if format == "slack":
         return _encode({"text": escape_slack_text(str(notification.get("text", "")))})
     return _encode(
         {
-            "type": f"event.{subscribed_name(str(notification.get('kind', '')))}",
+            "type": webhook_type(str(notification.get("kind", ""))),
             "timestamp": notification.get("at"),
             "data": dict(notification),
         }

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from chalicelib.delivery import SWEEPER
+from chalicelib.delivery import SCHEDULED
 from chalicelib.settings import Settings
 from chalicelib.tables import TableDefinition, stream_handlers, table_definitions
 from ops.deploy.monitoring import DEFAULT_ITERATOR_AGE_MS, Names, alarms, dashboard_body
@@ -123,7 +123,7 @@ def monitoring_resources(settings: Settings, stage: str) -> dict[str, Any]:
     names = Names(
         api_function={"Ref": "APIHandler"},
         stream_functions={h: {"Ref": _camel(h)} for h in stream_handlers(settings)},
-        scheduled_functions={SWEEPER: {"Ref": _camel(SWEEPER)}},
+        scheduled_functions={name: {"Ref": _camel(name)} for name in SCHEDULED},
         failure_queue={"Fn::GetAtt": [QUEUE, "QueueName"]},
         api_name=APP_NAME,
         api_stage=load_config()["stages"][stage].get("api_gateway_stage", "api"),

@@ -118,6 +118,39 @@ def api_policy(settings: Settings, *, tracing: bool = False) -> dict[str, Any]:
     }
 
 
+def schedules_policy(settings: Settings, *, tracing: bool = False) -> dict[str, Any]:
+    """The reminder and digest functions: every department (a paged Scan), their events (the
+    listing's indexes), and notices put in the inbox."""
+    tables = {d.role: d for d in table_definitions(settings)}
+    events = tables["events"]
+    events_arn = _table_arn(settings, events.name)
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "Departments",
+                "Effect": "Allow",
+                "Action": ["dynamodb:Scan"],
+                "Resource": [_table_arn(settings, tables["departments"].name)],
+            },
+            {
+                "Sid": "Events",
+                "Effect": "Allow",
+                "Action": ["dynamodb:Query"],
+                "Resource": [f"{events_arn}/index/{index.name}" for index in events.indexes],
+            },
+            {
+                "Sid": "Inbox",
+                "Effect": "Allow",
+                "Action": ["dynamodb:PutItem"],
+                "Resource": [_table_arn(settings, tables["notifications"].name)],
+            },
+            _logs(settings),
+            *_tracing(tracing),
+        ],
+    }
+
+
 def streams_policy(settings: Settings, stage: str, *, tracing: bool = False) -> dict[str, Any]:
     tables = {d.role: d for d in table_definitions(settings)}
     statements: list[dict[str, Any]] = [

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.delivery import SWEEPER
+from chalicelib.delivery import SCHEDULED
 from chalicelib.dynamo import DynamoDBClient
 from chalicelib.settings import Settings
 from chalicelib.tables import stream_handlers, table_definitions
@@ -173,7 +173,7 @@ def ensure_monitoring(
     names = Names(
         api_function=functions,
         stream_functions={h: f"{functions}-{h}" for h in stream_handlers(settings)},
-        scheduled_functions={SWEEPER: f"{functions}-{SWEEPER}"},
+        scheduled_functions={name: f"{functions}-{name}" for name in SCHEDULED},
         failure_queue=failure_queue_name(stage),
         api_name=APP_NAME,
         api_stage=load_config()["stages"][stage].get("api_gateway_stage", "api"),

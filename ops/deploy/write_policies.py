@@ -1,9 +1,10 @@
-"""Write .chalice/policy-<stage>-api.json and -streams.json from the table definitions."""
+"""Write .chalice/policy-<stage>-api.json, -streams.json and -schedules.json from the table
+definitions."""
 
 import json
 from pathlib import Path
 
-from ops.deploy.policies import api_policy, streams_policy
+from ops.deploy.policies import api_policy, schedules_policy, streams_policy
 from ops.deploy.stage import PROJECT_DIR, STAGES, load_config, stage_settings, stage_traces
 
 
@@ -17,6 +18,9 @@ def policy_files(stage: str) -> dict[Path, str]:
         chalice_dir / f"policy-{stage}-api.json": _text(api_policy(settings, tracing=tracing)),
         chalice_dir / f"policy-{stage}-streams.json": _text(
             streams_policy(settings, stage, tracing=tracing)
+        ),
+        chalice_dir / f"policy-{stage}-schedules.json": _text(
+            schedules_policy(settings, tracing=tracing)
         ),
     }
 

@@ -22,7 +22,16 @@ def test_create_returns_201_the_department_and_its_location(api):
     assert department["created_at"] == department["updated_at"]
     assert department["created_at"].endswith("Z")
     assert reply.headers["Location"] == f"/api/departments/{department['id']}"
-    assert set(department) == {"id", "name", "description", "created_at", "updated_at", "version"}
+    assert set(department) == {
+        "id",
+        "name",
+        "description",
+        "created_at",
+        "updated_at",
+        "version",
+        "reminders",
+    }
+    assert department["reminders"] is None  # no default unless given
     # And the Location serves the same department, byte for byte
     again = api.get(reply.headers["Location"])
     assert again.status == 200
@@ -334,3 +343,54 @@ def test_an_event_created_while_its_department_is_deleted_is_never_orphaned(api,
     event = raced[0]
     assert api.get(f"/api/departments/{department['id']}").status == 200
     assert api.get(f"/api/events/{department['id']}/{event['id']}").status == 200
+
+
+def test_a_departments_default_reminders_round_trip(api, tables):
+    # When a department is created with a default in any order
+    reply = api.post("/api/departments", {"name": "영업팀", "reminders": [60, 10]})
+    # Then it is answered, read back and stored sorted, as a DynamoDB list of numbers
+    assert reply.status == 201
+    department = reply.json
+    assert department["reminders"] == [10, 60]
+    assert api.get(f"/api/departments/{department['id']}").json["reminders"] == [10, 60]
+    item = tables.get_item(TableName="departments", Key={"id": {"S": department["id"]}})
+    assert item["Item"]["reminders"] == {"L": [{"N": "10"}, {"N": "60"}]}
+
+
+def test_a_patch_changes_the_default_and_null_removes_it(api, tables):
+    # Given a department without a default
+    department = api.department(name="영업팀")
+    path = f"/api/departments/{department['id']}"
+    key = {"id": {"S": department["id"]}}
+    assert "reminders" not in tables.get_item(TableName="departments", Key=key)["Item"]
+    # When a PATCH sets one, then another PATCH sets it to null
+    assert api.patch(path, {"reminders": [1440]}).json["reminders"] == [1440]
+    removed = api.patch(path, {"reminders": None})
+    # Then the default is gone: answered null, the attribute removed
+    assert removed.status == 200
+    assert removed.json["reminders"] is None
+    assert removed.json["version"] == 3
+    assert "reminders" not in tables.get_item(TableName="departments", Key=key)["Item"]
+
+
+def test_a_rename_may_clear_the_default_in_the_same_patch(api, tables):
+    department = api.post("/api/departments", {"name": "영업팀", "reminders": [30]}).json
+    path = f"/api/departments/{department['id']}"
+    reply = api.patch(path, {"name": "영업1팀", "reminders": None})
+    assert reply.status == 200
+    assert (reply.json["name"], reply.json["reminders"]) == ("영업1팀", None)
+    item = tables.get_item(TableName="departments", Key={"id": {"S": department["id"]}})["Item"]
+    assert "reminders" not in item
+
+
+@pytest.mark.parametrize("reminders", [[10081], [30, 30], [1, 2, 3, 4, 5, 6], [1.5]])
+def test_an_invalid_default_is_400_naming_reminders(api, reminders):
+    created = api.post("/api/departments", {"name": "영업팀", "reminders": reminders})
+    assert created.status == 400
+    assert created.error_fields
+    assert all(field.startswith("reminders") for field in created.error_fields)
+    department = api.department(name="기획팀")
+    changed = api.patch(f"/api/departments/{department['id']}", {"reminders": reminders})
+    assert changed.status == 400
+    assert changed.error_fields
+    assert all(field.startswith("reminders") for field in changed.error_fields)

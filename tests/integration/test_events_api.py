@@ -1,5 +1,7 @@
 """/api/events/{department_id} through chalice.test.Client on moto."""
 
+from typing import Any
+
 import pytest
 
 WALKTHROUGH_EVENT = {"event_date": "2024-01-25", "title": "테스트 이벤트", "time": "오후 3:00"}
@@ -185,3 +187,129 @@ def test_expression_syntax_in_text_is_stored_verbatim(api, department):
     event = api.event(department["id"], title=title, time=":t", description="#d")
     stored = api.get(f"/api/events/{department['id']}/{event['id']}").json
     assert (stored["title"], stored["time"], stored["description"]) == (title, ":t", "#d")
+
+
+def stored_item(tables: Any, department_id: str, event_id: str) -> dict[str, Any]:
+    key = {"id": {"S": event_id}, "department_id": {"S": department_id}}
+    item: dict[str, Any] = tables.get_item(TableName="events", Key=key)["Item"]
+    return item
+
+
+def test_reminders_are_stored_sorted_as_a_list_of_numbers(api, department, tables):
+    # When a timed event is created with reminders in any order
+    event = api.event(department["id"], title="주간 회의", start_time="14:00", reminders=[60, 10])
+    # Then the answer and the item hold them sorted, the item as a DynamoDB list of numbers
+    assert event["reminders"] == [10, 60]
+    item = stored_item(tables, department["id"], event["id"])
+    assert item["reminders"] == {"L": [{"N": "10"}, {"N": "60"}]}
+    assert api.get(f"/api/events/{department['id']}/{event['id']}").json["reminders"] == [10, 60]
+
+
+def test_an_event_without_reminders_uses_the_default_and_stores_nothing(api, department, tables):
+    # When a timed event is created without reminders
+    event = api.event(department["id"], title="주간 회의", start_time="14:00")
+    # Then it answers null (the department's default) and the item has no attribute
+    assert event["reminders"] is None
+    assert "reminders" not in stored_item(tables, department["id"], event["id"])
+
+
+def test_empty_reminders_mean_none_and_are_stored_as_an_empty_list(api, department, tables):
+    # When an event says it wants no reminders, even an all-day one
+    event = api.event(department["id"], title="창립 기념일", reminders=[])
+    # Then [] is kept, unlike an absent field
+    assert event["reminders"] == []
+    assert stored_item(tables, department["id"], event["id"])["reminders"] == {"L": []}
+
+
+@pytest.mark.parametrize(
+    "reminders", [[10081], [-5], [10, 10], [1, 2, 3, 4, 5, 6], ["10"], "10분 전"]
+)
+def test_invalid_reminders_are_400_naming_the_field(api, department, reminders):
+    body = {"event_date": "2024-01-25", "title": "주간 회의", "start_time": "14:00"}
+    reply = api.post(f"/api/events/{department['id']}", {**body, "reminders": reminders})
+    assert reply.status == 400
+    assert reply.error_fields
+    assert all(field.startswith("reminders") for field in reply.error_fields)
+
+
+def test_reminders_on_an_all_day_event_are_400_naming_reminders(api, department, tables):
+    # When an all-day event asks for reminders
+    body = {"event_date": "2024-01-25", "title": "워크숍", "reminders": [10]}
+    reply = api.post(f"/api/events/{department['id']}", body)
+    # Then it is refused on `reminders`, and nothing is written
+    assert reply.status == 400
+    assert reply.error_fields == ["reminders"]
+    assert "start_time" in reply.json["fields"][0]["message"]
+    assert tables.scan(TableName="events")["Count"] == 0
+
+
+def test_patch_to_null_removes_the_reminders_attribute(api, department, tables):
+    # Given an event with its own reminders
+    event = api.event(department["id"], title="주간 회의", start_time="14:00", reminders=[10])
+    path = f"/api/events/{department['id']}/{event['id']}"
+    # When a PATCH sets reminders to null
+    reply = api.patch(path, {"reminders": None})
+    # Then the event goes back to the department's default: the attribute is gone
+    assert reply.status == 200
+    assert reply.json["reminders"] is None
+    assert reply.json["version"] == 2
+    assert "reminders" not in stored_item(tables, department["id"], event["id"])
+
+
+def test_patch_sets_and_empties_reminders(api, department, tables):
+    event = api.event(department["id"], title="주간 회의", start_time="14:00")
+    path = f"/api/events/{department['id']}/{event['id']}"
+    assert api.patch(path, {"reminders": [1440, 30]}).json["reminders"] == [30, 1440]
+    assert api.patch(path, {"reminders": []}).json["reminders"] == []
+    assert stored_item(tables, department["id"], event["id"])["reminders"] == {"L": []}
+
+
+def test_patch_adding_reminders_to_an_all_day_event_is_400_naming_reminders(api, department):
+    # Given an all-day event
+    event = api.event(department["id"], title="워크숍")
+    path = f"/api/events/{department['id']}/{event['id']}"
+    # When a PATCH gives it reminders
+    reply = api.patch(path, {"reminders": [10]})
+    # Then the event as a whole is refused on `reminders`
+    assert reply.status == 400
+    assert reply.error_fields == ["reminders"]
+
+
+def test_making_an_event_with_reminders_all_day_needs_them_cleared(api, department):
+    # Given a timed event with reminders
+    event = api.event(department["id"], title="주간 회의", start_time="14:00", reminders=[10])
+    path = f"/api/events/{department['id']}/{event['id']}"
+    # When a PATCH makes it all-day, its reminders left as they are
+    refused = api.patch(path, {"all_day": True})
+    # Then it is refused on `reminders`; with them cleared in the same PATCH it goes through
+    assert refused.status == 400
+    assert refused.error_fields == ["reminders"]
+    cleared = api.patch(path, {"all_day": True, "reminders": None})
+    assert cleared.status == 200
+    assert (cleared.json["all_day"], cleared.json["reminders"]) == (True, None)
+
+
+def test_an_occurrence_patch_changes_that_occurrences_reminders(api, department, tables):
+    # Given a weekly series with reminders
+    series = api.event(
+        department["id"],
+        event_date="2024-01-02",
+        title="주간 회의",
+        start_time="10:00",
+        recurrence="FREQ=WEEKLY;BYDAY=TU;COUNT=4",
+        reminders=[10],
+    )
+    base = f"/api/events/{department['id']}/{series['id']}"
+    # When one occurrence gets its own reminders
+    reply = api.patch(f"{base}/occurrences/2024-01-09", {"reminders": [60]})
+    # Then that occurrence has them and the series keeps its own
+    assert reply.status == 200
+    assert reply.json["reminders"] == [60]
+    assert api.get(base).json["reminders"] == [10]
+    # And the listing's other occurrences carry the series' reminders
+    listed = api.get(f"/api/events/{department['id']}?from=2024-01-01&to=2024-01-31").json
+    assert [e["reminders"] for e in listed["items"]] == [[10], [60], [10], [10]]
+    # And null on another occurrence's copy removes the attribute there
+    other = api.patch(f"{base}/occurrences/2024-01-16", {"reminders": None})
+    assert other.json["reminders"] is None
+    assert "reminders" not in stored_item(tables, department["id"], other.json["id"])

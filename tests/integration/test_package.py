@@ -84,13 +84,29 @@ def test_stream_mappings_report_failures_bisect_retry_boundedly_and_park_in_a_qu
     assert queue["SqsManagedSseEnabled"] is True
 
 
+def test_the_template_runs_the_delivery_sweep_reminders_and_digest_on_their_schedules(built):
+    template, _ = built
+    schedules = {}
+    for name, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        for event in resource["Properties"].get("Events", {}).values():
+            if event["Type"] == "Schedule":
+                schedules[name] = event["Properties"]["Schedule"]
+    assert schedules == {
+        "DeliverDue": "rate(1 minute)",
+        "SendReminders": "rate(5 minutes)",
+        "SendDigest": "cron(0 0 * * ? *)",  # 09:00 in Seoul
+    }
+
+
 def test_functions_run_python_312_or_newer_with_least_privilege_roles(built):
     template, _ = built
     functions = [
         r for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::Function"
     ]
-    # the API, the three stream handlers, the delivery sweeper
-    assert len(functions) == 5
+    # the API, the three stream handlers, the delivery sweeper, reminders and the digest
+    assert len(functions) == 7
     for function in functions:
         runtime = function["Properties"]["Runtime"]
         assert runtime.startswith("python3.")
@@ -183,8 +199,8 @@ def test_alarms_watch_the_stream_the_functions_the_api_and_the_tables(built):
         ("AWS/DynamoDB", "WriteThrottleEvents"),
         ("AWS/DynamoDB", "ReadThrottleEvents"),
     } <= metrics
-    # errors and throttles for each of the five functions; throttles for every table
-    assert sum(1 for _, name, _ in found if name == "Errors") == 5
+    # errors and throttles for each of the seven functions; throttles for every table
+    assert sum(1 for _, name, _ in found if name == "Errors") == 7
     tables = {d.name for d in table_definitions(stage_settings("prod"))}
     throttled = {
         p["Dimensions"][0]["Value"] for _, name, p in found if name == "WriteThrottleEvents"

@@ -138,3 +138,111 @@ def test_department_names_compare_trimmed_nfc_and_casefolded(a, b):
 
 def test_different_names_have_different_keys():
     assert department_name_key("개발팀") != department_name_key("개발 팀")
+
+
+TIMED = {"event_date": "2024-01-25", "title": "주간 회의", "start_time": "14:00"}
+
+
+def test_reminders_are_kept_sorted():
+    # When a timed event and a department give their reminders in any order
+    event = parse(EventCreate, {**TIMED, "reminders": [60, 0, 10]})
+    department = parse(DepartmentCreate, {"name": "QA팀", "reminders": [1440, 30]})
+    # Then they are kept in ascending order
+    assert event.reminders == [0, 10, 60]
+    assert department.reminders == [30, 1440]
+
+
+def test_reminders_bounds_are_inclusive():
+    assert parse(EventCreate, {**TIMED, "reminders": [0, 10080]}).reminders == [0, 10080]
+
+
+@pytest.mark.parametrize(
+    ("reminders", "message"),
+    [
+        ([-1], "each must be whole minutes from 0 to 10080 (a week)"),
+        ([10081], "each must be whole minutes from 0 to 10080 (a week)"),
+        ([10, 10], "must not repeat a value"),
+        ([1, 2, 3, 4, 5, 6], "must hold at most 5 values"),
+        ("10", "Input should be a valid list"),
+    ],
+)
+@pytest.mark.parametrize(
+    ("model", "body"),
+    [
+        (EventCreate, TIMED),
+        (EventUpdate, {}),
+        (DepartmentCreate, {"name": "QA팀"}),
+        (DepartmentUpdate, {}),
+    ],
+)
+def test_invalid_reminders_are_refused_naming_the_field(model, body, reminders, message):
+    # When a body gives reminders out of bounds, repeated, too many or not a list
+    with pytest.raises(ValidationFailed) as error:
+        parse(model, {**body, "reminders": reminders})
+    # Then the refusal names `reminders` and says why
+    assert fields_of(error) == {"reminders": message}
+
+
+@pytest.mark.parametrize("minutes", [1.5, True, "10"])
+def test_a_reminder_is_a_whole_number(minutes):
+    with pytest.raises(ValidationFailed) as error:
+        parse(EventCreate, {**TIMED, "reminders": [minutes]})
+    assert fields_of(error) == {"reminders.0": "must be a whole number"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"event_date": "2024-01-25", "title": "워크숍"},
+        {"event_date": "2024-01-25", "title": "워크숍", "time": "미정"},
+        {"event_date": "2024-01-25", "title": "워크숍", "all_day": True},
+    ],
+)
+def test_an_all_day_event_with_reminders_is_refused_naming_reminders(body):
+    # Given an event without a start_time
+    # When it asks for reminders
+    with pytest.raises(ValidationFailed) as error:
+        parse(EventCreate, {**body, "reminders": [10]})
+    # Then reminders are refused: they count back from a start time
+    assert fields_of(error) == {"reminders": "need a start_time: an all-day event has no reminders"}
+
+
+def test_an_all_day_event_may_say_it_has_no_reminders():
+    body = {"event_date": "2024-01-25", "title": "창립 기념일", "reminders": []}
+    event = parse(EventCreate, body)
+    assert event.reminders == []
+
+
+def test_a_time_text_gives_the_start_reminders_need():
+    body = {"event_date": "2024-01-25", "title": "팀 회의", "time": "오후 3시", "reminders": [10]}
+    assert parse(EventCreate, body).reminders == [10]
+
+
+def test_absent_reminders_mean_the_departments_default():
+    assert parse(EventCreate, TIMED).reminders is None
+    assert parse(EventCreate, {**TIMED, "reminders": None}).reminders is None
+
+
+@pytest.mark.parametrize("body", [{"all_day": True}, {"start_time": ""}])
+def test_a_patch_that_makes_an_event_all_day_cannot_add_reminders(body):
+    with pytest.raises(ValidationFailed) as error:
+        parse(EventUpdate, {**body, "reminders": [10]})
+    assert "reminders" in fields_of(error)
+
+
+@pytest.mark.parametrize("model", [EventUpdate, DepartmentUpdate])
+def test_a_patch_may_set_reminders_to_null_and_nothing_else(model):
+    # When a PATCH sends reminders: null (back to the default)
+    update = parse(model, {"reminders": None})
+    # Then that is a change of its own
+    assert update.changes() == {"reminders": None}
+    # And other fields still refuse null
+    with pytest.raises(ValidationFailed) as error:
+        parse(model, {"reminders": None, "description": None})
+    assert fields_of(error) == {"description": "must not be null"}
+
+
+def test_the_patch_schema_says_only_reminders_may_be_null():
+    properties = EventUpdate.model_json_schema()["properties"]
+    assert {"type": "null"} in properties["reminders"]["anyOf"]
+    assert "anyOf" not in properties["title"]

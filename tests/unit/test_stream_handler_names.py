@@ -31,7 +31,7 @@ def test_every_stage_configures_each_declared_handler_and_each_schedule():
     scheduled = {
         source.name for source in app.app.event_sources if isinstance(source, ScheduledEventConfig)
     }
-    assert scheduled == {"deliver_due"}
+    assert scheduled == {"deliver_due", "send_reminders", "send_digest"}
     for stage in STAGES:
         # When the functions it configures are listed
         configured = set(config["stages"][stage].get("lambda_functions", {}))

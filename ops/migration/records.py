@@ -27,12 +27,14 @@ ID_NAMESPACE = uuid.UUID("6f1d3c2e-2b9a-5d4e-9c1f-0a7b3e5d8c21")
 # What an export adds (manage.py export writes these shapes): kept, so export → migrate into
 # empty tables gives back the same items.
 HISTORY_FIELDS = frozenset({"updated_at", "version", "created_by", "updated_by"})
-DEPARTMENT_FIELDS = frozenset({"id", "name", "description", "created_at"}) | HISTORY_FIELDS
+DEPARTMENT_FIELDS = (
+    frozenset({"id", "name", "description", "reminders", "created_at"}) | HISTORY_FIELDS
+)
 # The parts of a series that only exist once it was changed through the API (an export keeps
 # them, so a changed occurrence comes back as one).
 OCCURRENCE_FIELDS = frozenset({"series_id", "occurrence_date", "overrides"})
 EVENT_FIELDS = (
-    frozenset({"id", "department_id", "title", "time", "description", "created_at"})
+    frozenset({"id", "department_id", "title", "time", "description", "reminders", "created_at"})
     | frozenset(SCHEDULE_FIELDS)
     | OCCURRENCE_FIELDS
     | HISTORY_FIELDS
@@ -73,6 +75,8 @@ class DepartmentRow:
     created_at: str | None
     where: str
     history: History = History()
+    # The default reminders of its events; None: none.
+    reminders: tuple[int, ...] | None = None
     # The record as the file holds it, for a reject decided after validation.
     record: Any = field(default=None, compare=False, repr=False)
 
@@ -97,12 +101,18 @@ class EventRow:
     occurrence: tuple[tuple[str, Any], ...] = ()
     # start_time came from reading the `time` text.
     derived_time: bool = False
+    # Its own reminders; None: the department's default.
+    reminders: tuple[int, ...] | None = None
     # The record as the file holds it, for a reject decided after validation.
     record: Any = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.schedule is None:
             object.__setattr__(self, "schedule", Schedule(self.event_date))
+
+
+def _reminders(minutes: list[int] | None) -> tuple[int, ...] | None:
+    return None if minutes is None else tuple(minutes)
 
 
 def validate_departments(
@@ -123,6 +133,7 @@ def validate_departments(
                 created_at=_timestamp(data),
                 where=source.where,
                 history=_history(data),
+                reminders=_reminders(content.reminders),
                 record=source.raw,
             )
             if row.id in ids:
@@ -189,6 +200,7 @@ def validate_events(records: list[SourceRecord]) -> tuple[list[EventRow], list[R
                 schedule=schedule,
                 occurrence=_occurrence(data),
                 derived_time=bool(content.start_time) and not data.get("start_time"),
+                reminders=_reminders(content.reminders),
                 record=source.raw,
             )
             key = (row.id, row.department_id)

@@ -360,6 +360,7 @@ class _Run:
             "id": row.id,
             "name": row.name,
             "description": row.description,
+            "reminders": None if row.reminders is None else list(row.reminders),
             **self._stamps(row.created_at, row.history, current),
             "event_count": 0 if current is None else int(current.get("event_count", 0)),
         }
@@ -373,6 +374,7 @@ class _Run:
                 "title": row.title,
                 "time": row.time,
                 "description": row.description,
+                "reminders": None if row.reminders is None else list(row.reminders),
                 **dict(row.occurrence),
                 **self._stamps(row.created_at, row.history, current),
             },

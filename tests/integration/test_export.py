@@ -279,3 +279,29 @@ def test_a_calendar_with_series_and_changed_occurrences_survives_export_and_migr
     assert api.get(year).json == before
     # (COUNT=20 less the exdate, the moved one among them, and the exhibition)
     assert len(before["items"]) == 19 + 1
+
+
+def test_reminders_and_the_departments_default_survive_export_and_migrate(api, tables, tmp_path):
+    # Given a department reminding its events an hour before, an event with its own reminder,
+    # one with none, and one that keeps the default
+    reply = api.post("/api/departments", {"name": "알림팀", "reminders": [60]})
+    assert reply.status == 201, reply.json
+    department = reply.json
+    for title, reminders in (("자체 알림", [10, 30]), ("알림 없음", []), ("기본 알림", None)):
+        body: dict[str, Any] = {"event_date": "2026-12-24", "title": title, "start_time": "18:00"}
+        if reminders is not None:
+            body["reminders"] = reminders
+        assert api.post(f"/api/events/{department['id']}", body).status == 201
+    original = tables_content(tables)
+    # When it is exported, the tables dropped, and the export migrated back
+    export(tables, get_settings(), tmp_path, progress=False)
+    for name in tables.list_tables()["TableNames"]:
+        tables.delete_table(TableName=name)
+    assert quiet_migrate(tables, tmp_path) == 0
+    # Then the items are the same: [] stays [], and no reminders stays absent
+    assert tables_content(tables) == original
+    events = {
+        from_item(item)["title"]: from_item(item).get("reminders")
+        for item in tables.scan(TableName="events")["Items"]
+    }
+    assert events == {"자체 알림": [10, 30], "알림 없음": [], "기본 알림": None}

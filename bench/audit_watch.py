@@ -158,7 +158,7 @@ class AuditWatcher(threading.Thread):
 
     def _poll(self, cursor: str) -> None:
         """Entries after `cursor`, on each day from the cursor's (or yesterday) to today."""
-        from chalicelib.tables import AUDIT_DATE_INDEX
+        from chalicelib.tables import AUDIT_DATE_INDEX, audit_date_keys
 
         today = (datetime.now(UTC) + timedelta(seconds=1)).date()  # an entry may be ahead
         first = today - timedelta(days=1)
@@ -167,14 +167,15 @@ class AuditWatcher(threading.Thread):
         dates = [first + timedelta(days=n) for n in range((today - first).days + 1)]
         asked = time.perf_counter()
         items: list[dict[str, Any]] = []
-        for date in dates:
+        day_keys = [key for date in dates for key in audit_date_keys(date.isoformat())]
+        for day_key in day_keys:
             params: dict[str, Any] = {
                 "TableName": self._table,
                 "IndexName": AUDIT_DATE_INDEX,
                 "KeyConditionExpression": "#date = :date AND change_key > :cursor",
                 "ExpressionAttributeNames": {"#date": "date", "#new": "new_image"},
                 "ExpressionAttributeValues": {
-                    ":date": {"S": date.isoformat()},
+                    ":date": {"S": day_key},
                     ":cursor": {"S": cursor},
                 },
                 "ProjectionExpression": "entity_id, change_key, #new.version",

@@ -75,6 +75,7 @@ class NaiveHandler:
     def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
         from chalicelib.dynamo import to_item
         from chalicelib.streams.effects import effects_of
+        from chalicelib.tables import audit_date_key
 
         for record in event["Records"]:
             effects = effects_of(record, "event")
@@ -85,7 +86,7 @@ class NaiveHandler:
                 audit = {
                     "entity_key": change.entity_key,
                     "change_key": change.change_key,
-                    "date": change.at[:10],
+                    "date": audit_date_key(change.at[:10], change.entity_key),
                     **effects.audit.model_dump(),
                 }
                 self._client.put_item(TableName=NAIVE_AUDIT_TABLE, Item=to_item(audit))
@@ -128,9 +129,9 @@ def _failures(response: dict[str, Any] | None) -> int:
 
 
 def run(batches: int = 5, rounds: int = 3) -> list[Row]:
+    from chalicelib import context
     from chalicelib.dynamo import make_client
     from chalicelib.settings import get_settings
-    from chalicelib import context
 
     chunks = recorded_batches(batches)
     records = [record for chunk in chunks for record in chunk]

@@ -37,23 +37,23 @@ def decode_token(
     `fixed` names key values the listing pins (e.g. its partition key): a start key outside
     the listing would be refused by DynamoDB, so it is refused here as a 400 instead."""
     if len(token) > _TOKEN_MAX:
-        raise _invalid()
+        raise invalid_token()
     try:
         padded = token + "=" * (-len(token) % 4)
         payload = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
     except (ValueError, UnicodeError, binascii.Error, RecursionError):
-        raise _invalid() from None
+        raise invalid_token() from None
     if not isinstance(payload, dict) or payload.get("f") != _FORMAT or payload.get("s") != scope:
-        raise _invalid()
+        raise invalid_token()
     key = payload.get("k")
     if (
         not isinstance(key, dict)
         or set(key) != key_names
         or not all(isinstance(v, str) and 0 < len(v) <= _KEY_VALUE_MAX for v in key.values())
     ):
-        raise _invalid()
+        raise invalid_token()
     if fixed and any(key.get(name) != value for name, value in fixed.items()):
-        raise _invalid()
+        raise invalid_token()
     return key
 
 
@@ -69,5 +69,5 @@ def parse_limit(raw: str | None) -> int:
     return int(raw)
 
 
-def _invalid() -> InvalidPageToken:
+def invalid_token() -> InvalidPageToken:
     return InvalidPageToken("next_token is not a token this listing produced; start without it.")

@@ -5,12 +5,21 @@ definitions, so the three cannot drift apart. Everything here is plain data: the
 request shape is what both boto3 and CloudFormation speak.
 """
 
+import zlib
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from chalicelib.settings import Settings
 
 STREAM_VIEW_TYPE: Final = "NEW_AND_OLD_IMAGES"
+
+# Whose traffic one partition key value carries, which is what bounds it: DynamoDB gives each
+# value about 1,000 write and 3,000 read units per second. `item`: one event, one entity's
+# history, one request (spread by nature); `department` and `subscription`: one tenant's;
+# `day`: everybody's, one day at a time; `global`: everybody's, always. A key that carries more
+# than one item's traffic is spread over `shards` values (docs/capacity.md; bench/capacity.py
+# reads these to compute the peak per value).
+Carries = Literal["item", "department", "subscription", "day", "global"]
 
 
 @dataclass(frozen=True)
@@ -18,6 +27,8 @@ class Index:
     name: str
     partition_key: str
     sort_key: str | None = None
+    carries: Carries = "item"
+    shards: int = 1
 
     def key_schema(self) -> list[dict[str, str]]:
         return _key_schema(self.partition_key, self.sort_key)
@@ -31,6 +42,7 @@ class TableDefinition:
     name: str
     partition_key: str
     sort_key: str | None = None
+    carries: Carries = "item"
     indexes: tuple[Index, ...] = field(default=())
     stream: bool = False
     # The app's function (app.py) that consumes the stream: what the deployment wires to it,
@@ -92,13 +104,32 @@ EVENT_DATE_INDEX = "department-date-index"
 # a listing finds every one that reaches into its dates in one small Query.
 EVENT_SPAN_INDEX = "department-span-index"
 AUDIT_DATE_INDEX = "date-index"
+# A day's changes are spread over this many `date` values by their entity, so no one value
+# takes the whole platform's writes (about 2 write units per entry, images included). Shard 0
+# keeps the plain date, so entries written before the spreading stay in the day's listing.
+AUDIT_DATE_SHARDS: Final = 32
 # A department's changes in the order they happened: what its change feed reads.
 AUDIT_DEPARTMENT_INDEX = "department-changes-index"
 
 
-# Deliveries waiting for an attempt, by when it is due, spread over a few partition key values.
+# Deliveries waiting for an attempt, by when it is due. Every delivery is on it from when it is
+# opened until its attempt is recorded (so one whose sender died is retried): two index writes
+# per notification and target, the whole platform's, spread over this many values. The sweep
+# reads each once a minute. Values written under a smaller count stay among these.
 DELIVERIES_DUE_INDEX = "due-index"
-DUE_SHARDS: Final = 4
+DUE_SHARDS: Final = 32
+
+
+def audit_date_key(date: str, entity_key: str, shards: int = AUDIT_DATE_SHARDS) -> str:
+    """The `date` value an audit entry of `entity_key` is filed under: the same for every
+    change of one entity (a redelivered record rewrites the same item), spread over `shards`."""
+    shard = zlib.crc32(entity_key.encode("utf-8")) % shards
+    return date if shard == 0 else f"{date}#{shard}"
+
+
+def audit_date_keys(date: str, shards: int = AUDIT_DATE_SHARDS) -> list[str]:
+    """Every `date` value one day's entries are filed under."""
+    return [date, *(f"{date}#{shard}" for shard in range(1, shards))]
 
 
 def table_definitions(settings: Settings) -> list[TableDefinition]:
@@ -108,6 +139,8 @@ def table_definitions(settings: Settings) -> list[TableDefinition]:
             role="departments",
             name=settings.departments_table,
             partition_key="id",
+            # The department's item: every event create and delete moves its event counter.
+            carries="department",
             indexes=(Index(DEPARTMENT_NAME_INDEX, partition_key="name"),),
             stream=True,
             stream_handler="on_department_change",
@@ -118,8 +151,18 @@ def table_definitions(settings: Settings) -> list[TableDefinition]:
             partition_key="id",
             sort_key="department_id",
             indexes=(
-                Index(EVENT_DATE_INDEX, partition_key="department_id", sort_key="event_date"),
-                Index(EVENT_SPAN_INDEX, partition_key="span_department", sort_key="event_date"),
+                Index(
+                    EVENT_DATE_INDEX,
+                    partition_key="department_id",
+                    sort_key="event_date",
+                    carries="department",
+                ),
+                Index(
+                    EVENT_SPAN_INDEX,
+                    partition_key="span_department",
+                    sort_key="event_date",
+                    carries="department",
+                ),
             ),
             stream=True,
             stream_handler="on_event_change",
@@ -139,8 +182,19 @@ def table_definitions(settings: Settings) -> list[TableDefinition]:
             partition_key="entity_key",
             sort_key="change_key",
             indexes=(
-                Index(AUDIT_DATE_INDEX, partition_key="date", sort_key="change_key"),
-                Index(AUDIT_DEPARTMENT_INDEX, partition_key="department_id", sort_key="change_key"),
+                Index(
+                    AUDIT_DATE_INDEX,
+                    partition_key="date",
+                    sort_key="change_key",
+                    carries="day",
+                    shards=AUDIT_DATE_SHARDS,
+                ),
+                Index(
+                    AUDIT_DEPARTMENT_INDEX,
+                    partition_key="department_id",
+                    sort_key="change_key",
+                    carries="department",
+                ),
             ),
         ),
         # The department inbox: one notification per visible event change. Its stream feeds
@@ -150,6 +204,7 @@ def table_definitions(settings: Settings) -> list[TableDefinition]:
             name=settings.notifications_table,
             partition_key="department_id",
             sort_key="change_key",
+            carries="department",
             stream=True,
             stream_handler="on_notification",
         ),
@@ -159,6 +214,7 @@ def table_definitions(settings: Settings) -> list[TableDefinition]:
             name=settings.subscriptions_table,
             partition_key="department_id",
             sort_key="id",
+            carries="department",
         ),
         # One item per (subscription or configured channel, notification): created with a
         # condition, so a redelivered inbox record sends nothing twice, and kept as the delivery
@@ -168,7 +224,16 @@ def table_definitions(settings: Settings) -> list[TableDefinition]:
             name=settings.deliveries_table,
             partition_key="subscription_id",
             sort_key="notification_key",
-            indexes=(Index(DELIVERIES_DUE_INDEX, partition_key="due_shard", sort_key="due_at"),),
+            carries="subscription",
+            indexes=(
+                Index(
+                    DELIVERIES_DUE_INDEX,
+                    partition_key="due_shard",
+                    sort_key="due_at",
+                    carries="global",
+                    shards=DUE_SHARDS,
+                ),
+            ),
             ttl_attribute="expires_at",
         ),
         # Stream records that can never be processed, parked with their error.

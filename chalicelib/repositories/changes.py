@@ -3,8 +3,9 @@
 from chalicelib.dynamo import DynamoDBClient
 from chalicelib.models import AuditEntry, Notification
 from chalicelib.repositories._common import query_page
+from chalicelib.repositories._merged import MergedKey, merged_page
 from chalicelib.settings import Settings
-from chalicelib.tables import AUDIT_DATE_INDEX
+from chalicelib.tables import AUDIT_DATE_INDEX, audit_date_keys
 
 
 class ChangeRepository:
@@ -27,16 +28,18 @@ class ChangeRepository:
     def audit_for_date(
         self, date: str, limit: int, next_token: str | None
     ) -> tuple[list[AuditEntry], str | None]:
-        """Every change of one UTC day, through the date index (never a Scan)."""
-        items, token = query_page(
-            self._client,
+        """Every change of one UTC day, newest first, through the date index (never a Scan):
+        the day is spread over several `date` values, read together as one."""
+        day = MergedKey(
             table=self._audit,
             index=AUDIT_DATE_INDEX,
-            partition=("date", date),
-            key_names=("date", "change_key", "entity_key"),
-            scope=f"audit-date|{date}",
-            limit=limit,
-            next_token=next_token,
+            partition_key="date",
+            values=audit_date_keys(date),
+            sort_key="change_key",
+            tie_key="entity_key",
+        )
+        items, token = merged_page(
+            self._client, day, scope=f"audit-day|{date}", limit=limit, next_token=next_token
         )
         return [AuditEntry.model_validate(item) for item in items], token
 

@@ -12,6 +12,7 @@ from chalicelib.clock import utc_now
 from chalicelib.dynamo import BATCH_WRITE_LIMIT, DynamoDBClient, batch_write, error_code, to_item
 from chalicelib.settings import Settings
 from chalicelib.streams.effects import Effects
+from chalicelib.tables import audit_date_key
 
 
 class ChangeLog:
@@ -50,7 +51,7 @@ class ChangeLog:
                 item = {
                     "entity_key": effect.change.entity_key,
                     "change_key": effect.change.change_key,
-                    "date": effect.change.at[:10],
+                    "date": audit_date_key(effect.change.at[:10], effect.change.entity_key),
                     **effect.audit.model_dump(),
                 }
                 puts.append((index, self._audit, _within_item_limit(item)))

@@ -12,11 +12,15 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any
 from urllib.parse import urljoin
 
 import pytest
 
+from chalicelib.tables import audit_date_key
 from ops.dynamodb_local import DynamoDBLocal
+from tests.audit_days import AUDIT, expected, put_entry, read_day
 from tests.e2e.local_stack import PROJECT_DIR, LocalStack, eventually
 from tests.e2e.walkthrough import guide_walkthrough, simultaneous_creates_of_one_name
 from tests.integration.streams import Webhook
@@ -329,3 +333,62 @@ def test_a_receiver_that_does_not_answer_holds_up_no_audit_entry(stack):
         receiver.hold.set()
         assert eventually(lambda: len(receiver.bodies) == 3)
         assert first["id"] != second["id"]
+
+
+def test_a_day_of_the_audit_pages_back_whole_and_in_order_on_dynamodb_local(stack):
+    # Given a department whose events are created and changed over HTTP, audited by the stack
+    department = stack.request("POST", "/api/departments", {"name": "감사 분산팀"}).json
+    events_path = f"/api/events/{department['id']}"
+    for n in range(20):
+        event = stack.request(
+            "POST", events_path, {"event_date": "2024-03-01", "title": f"회의 {n}"}
+        )
+        if n % 2:
+            stack.request("PATCH", f"{events_path}/{event.json['id']}", {"title": f"바뀐 {n}"})
+    dynamodb = stack.dynamodb()
+
+    def audited_and_settled() -> list[dict[str, Any]] | None:
+        ours = [
+            item
+            for item in _scan(dynamodb, AUDIT)
+            if item.get("department_id", {}).get("S") == department["id"]
+        ]
+        return ours if len(ours) == 1 + 20 + 10 else None
+
+    ours = eventually(audited_and_settled)
+    assert ours is not None, "the stream did not audit every change"
+    day = ours[0]["date"]["S"][:10]
+    assert len({item["date"]["S"] for item in ours}) > 4  # spread over the day's keys
+    # When the whole day is read four at a time, once nothing more is being written
+    seen = eventually(lambda: _stable_day(stack, dynamodb, day))
+    # Then every entry of the day came once, newest first
+    assert seen is not None
+    assert len(seen) >= 31
+
+
+def test_ties_of_one_day_page_back_whole_on_dynamodb_local(stack):
+    # Given a day whose entries share one change_key, many of them on one shard
+    day = "2020-02-02"
+    dynamodb = stack.dynamodb()
+    shard = audit_date_key(day, "event#d#t-0")
+    same = [f"t-{n}" for n in range(3000) if audit_date_key(day, f"event#d#t-{n}") == shard]
+    for entity in [*same[:8], "a", "b", "c", "d"]:
+        put_entry(dynamodb, entity, 5, day=day)
+    put_entry(dynamodb, "later", 9, day=day)
+    get = partial(stack.request, "GET")
+    # Then any page size gives them once each, in (change_key, entity) order
+    for limit in (1, 2, 5):
+        seen, _ = read_day(get, day, limit)
+        assert seen == expected(dynamodb, day)
+        assert len(seen) == 13
+
+
+def _stable_day(stack: LocalStack, dynamodb: Any, day: str) -> list[tuple[str, str]] | None:
+    before = expected(dynamodb, day)
+    seen, _ = read_day(partial(stack.request, "GET"), day, limit=4)
+    return seen if seen == before == expected(dynamodb, day) else None
+
+
+def _scan(dynamodb: Any, table: str) -> list[dict[str, Any]]:
+    pages = dynamodb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True)
+    return [item for page in pages for item in page["Items"]]

@@ -96,7 +96,7 @@ def test_audit_of_a_day_lists_every_change_through_the_index(api, tables, invoke
 
 def _today(dynamodb: Any) -> str:
     items = dynamodb.scan(TableName="events-audit")["Items"]
-    return str(items[0]["date"]["S"])
+    return str(items[0]["date"]["S"])[:10]  # the day, without the entry's shard
 
 
 def test_history_stays_readable_after_the_department_is_gone(api, tables, invoke):

@@ -1,0 +1,174 @@
+"""One listing over a key spread across several partition key values (shards): each shard is
+queried in sort key order and the shards are merged, so the caller sees one partition.
+
+The order is (sort key, tie key), where the tie key is the rest of the item's table key: two
+items may share a sort key (two streams can stamp the same time and sequence number) but never
+both. The page token is that pair for the last item handed out, which is every shard's
+position at once, plus which shards have nothing left. It stays small (a fixed size, however
+many shards), and each shard resumes exactly where the page ended.
+"""
+
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.dynamo import DynamoDBClient, from_item, storage_errors
+from chalicelib.pagination import decode_token, encode_token, invalid_token
+
+_TOKEN_KEYS = frozenset({"after", "tie", "done"})
+# The first round asks every shard for its share of the page and a little more, at once; a
+# shard whose share runs out is asked again for what the page may still need.
+_PARALLEL_QUERIES = 8
+
+
+@dataclass(frozen=True)
+class MergedKey:
+    """Where the listing's items live: the table or index, its partition key attribute and the
+    values it is spread over, and the attributes that order the items."""
+
+    table: str
+    index: str | None
+    partition_key: str
+    values: Sequence[str]
+    sort_key: str
+    tie_key: str
+
+
+@dataclass
+class _Shard:
+    position: int
+    value: str
+    buffer: deque[dict[str, Any]] = field(default_factory=deque)
+    start: dict[str, Any] | None = None  # DynamoDB's LastEvaluatedKey: where the next fetch goes on
+    more: bool = True
+
+
+def merged_page(
+    client: DynamoDBClient,
+    key: MergedKey,
+    *,
+    scope: str,
+    limit: int,
+    next_token: str | None,
+    newest_first: bool = True,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of the merged listing, and the token for the next (None after the last)."""
+    cursor, done = _read_token(next_token, scope, len(key.values))
+    reader = _Reader(client, key, cursor, newest_first)
+    shards = [
+        _Shard(position, value)
+        for position, value in enumerate(key.values)
+        if not done & (1 << position)
+    ]
+    reader.fetch_all(shards, per_shard=min(limit, -(-limit // max(len(shards), 1))) + 1)
+    page: list[dict[str, Any]] = []
+    while len(page) < limit:
+        heads = [shard for shard in shards if reader.ready(shard, limit - len(page))]
+        if not heads:
+            break
+        first = reader.first_of(heads)
+        page.append(first.buffer.popleft())
+    for shard in shards:
+        if not shard.buffer and shard.more:
+            reader.fetch(shard, 1)  # a token must never lead to an empty page
+        if not shard.buffer and not shard.more:
+            done |= 1 << shard.position
+    if not page or all(done & (1 << position) for position in range(len(key.values))):
+        return page, None
+    last = page[-1]
+    return page, encode_token(
+        scope,
+        {"after": str(last[key.sort_key]), "tie": str(last[key.tie_key]), "done": f"{done:x}"},
+    )
+
+
+class _Reader:
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        key: MergedKey,
+        cursor: tuple[str, str] | None,
+        newest_first: bool,
+    ) -> None:
+        self._client = client
+        self._key = key
+        self._cursor = cursor
+        self._newest_first = newest_first
+
+    def order(self, item: dict[str, Any]) -> tuple[str, str]:
+        return str(item[self._key.sort_key]), str(item[self._key.tie_key])
+
+    def first_of(self, shards: list[_Shard]) -> _Shard:
+        pick = max if self._newest_first else min
+        return pick(shards, key=lambda shard: self.order(shard.buffer[0]))
+
+    def ready(self, shard: _Shard, wanted: int) -> bool:
+        """Whether the shard's next item is known: fetched, and with every item sharing its
+        sort key fetched too (DynamoDB does not order those, so they are sorted here)."""
+        while shard.more and (
+            not shard.buffer
+            or shard.buffer[-1][self._key.sort_key] == shard.buffer[0][self._key.sort_key]
+        ):
+            self.fetch(shard, wanted + 1)
+        return bool(shard.buffer)
+
+    def fetch_all(self, shards: list[_Shard], per_shard: int) -> None:
+        if len(shards) <= 1:
+            for shard in shards:
+                self.fetch(shard, per_shard)
+            return
+        # Imported here: only the merged listings need threads, not every cold start.
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(_PARALLEL_QUERIES, len(shards))) as pool:
+            list(pool.map(lambda shard: self.fetch(shard, per_shard), shards))
+
+    def fetch(self, shard: _Shard, limit: int) -> None:
+        key = self._key
+        condition = "#partition = :partition"
+        names = {"#partition": key.partition_key}
+        values: dict[str, Any] = {":partition": {"S": shard.value}}
+        if self._cursor is not None:
+            condition += f" AND #sort {'<=' if self._newest_first else '>='} :after"
+            names["#sort"] = key.sort_key
+            values[":after"] = {"S": self._cursor[0]}
+        params: dict[str, Any] = {
+            "TableName": key.table,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": not self._newest_first,
+            "Limit": limit,
+        }
+        if key.index is not None:
+            params["IndexName"] = key.index
+        if shard.start is not None:
+            params["ExclusiveStartKey"] = shard.start
+        with storage_errors():
+            response = self._client.query(**params)
+        shard.start = response.get("LastEvaluatedKey")
+        shard.more = shard.start is not None
+        fetched = [from_item(item) for item in response.get("Items", [])]
+        shard.buffer.extend(item for item in fetched if self._after_cursor(item))
+        shard.buffer = deque(sorted(shard.buffer, key=self.order, reverse=self._newest_first))
+
+    def _after_cursor(self, item: dict[str, Any]) -> bool:
+        if self._cursor is None:
+            return True
+        if self._newest_first:
+            return self.order(item) < self._cursor
+        return self.order(item) > self._cursor
+
+
+def _read_token(token: str | None, scope: str, shards: int) -> tuple[tuple[str, str] | None, int]:
+    if token is None:
+        return None, 0
+    key = decode_token(token, scope, _TOKEN_KEYS)
+    try:
+        done = int(key["done"], 16)
+    except ValueError:
+        raise invalid_token() from None
+    if not 0 <= done < (1 << shards):
+        raise invalid_token()
+    return (key["after"], key["tie"]), done

@@ -8,6 +8,7 @@ subscription failing for a day is paused, and the department's inbox says so.
 """
 
 import random
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -60,6 +61,8 @@ class Dispatcher:
         self._draw = draw
         self.sent = 0
         self.failed = 0
+        # The senders of a batch count side by side; `+=` on an attribute is not atomic.
+        self._counting = threading.Lock()
 
     def on_records(self, records: Sequence[Mapping[str, Any]]) -> dict[str, list[dict[str, str]]]:
         """An inbox stream batch: open each new notification's deliveries, then attempt them.
@@ -178,10 +181,8 @@ class Dispatcher:
             first = datetime.fromisoformat(delivery.created_at)
             retry_at = next_attempt_at(first, now, delivery.attempts + 1, self._draw)
         self._log.record(delivery, outcome, now, retry_at)
-        if outcome.error is None:
-            self.sent += 1
-        else:
-            self.failed += 1
+        self._count(delivered=outcome.error is None)
+        if outcome.error is not None:
             logger.warning(
                 "webhook delivery failed",
                 target=delivery.target,
@@ -191,6 +192,13 @@ class Dispatcher:
             )
         if isinstance(target, SubscriptionTarget):
             self._follow_health(target, outcome, delivery, now, gave_up=retry_at is None)
+
+    def _count(self, *, delivered: bool) -> None:
+        with self._counting:
+            if delivered:
+                self.sent += 1
+            else:
+                self.failed += 1
 
     def _follow_health(
         self,

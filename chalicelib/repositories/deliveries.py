@@ -216,10 +216,14 @@ class Inbox:
         self._table = settings.notifications_table
 
     def get(self, department_id: str, notification_key: str) -> dict[str, Any] | None:
+        """The notification, read consistently: it was written a moment ago (its own stream
+        record is what asks), and an eventually consistent read could miss it, which would
+        count as removed and leave it unsent."""
         with storage_errors():
             response = self._client.get_item(
                 TableName=self._table,
                 Key=to_item({"department_id": department_id, "change_key": notification_key}),
+                ConsistentRead=True,
             )
         item = response.get("Item")
         return None if item is None else from_item(item)

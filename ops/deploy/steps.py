@@ -7,7 +7,8 @@
 (d) every event source mapping Chalice recorded in .chalice/deployed/<stage>.json configured
     with what Chalice cannot set: ReportBatchItemFailures (without it Lambda ignores the
     handlers' batchItemFailures and drops failed records), bisect on error, bounded retries
-    and record age, and an encrypted SQS queue as the on-failure destination.
+    and record age, an encrypted SQS queue as the on-failure destination, and a
+    ParallelizationFactor (order is kept per item).
 """
 
 import json
@@ -36,6 +37,14 @@ MAXIMUM_RECORD_AGE_SECONDS = 6 * 3600  # streams keep 24 h; give up on a record 
 FAILURE_QUEUE_RETENTION_SECONDS = 14 * 24 * 3600
 
 
+# Batches of one shard processed at once: the most AWS allows, so a busy shard no longer waits
+# batch by batch. Lambda keeps the records of one item (partition and sort key) in order within
+# one of these concurrent streams of batches, and nothing the handlers write depends on the
+# order of different items: every audit entry, inbox item and delivery is keyed by its own
+# stream record or notification and written idempotently or under a condition.
+PARALLELIZATION_FACTOR = 10
+
+
 def mapping_settings(queue_arn: str) -> dict[str, Any]:
     """What every stream mapping must have (also used for the packaged template)."""
     return {
@@ -43,6 +52,7 @@ def mapping_settings(queue_arn: str) -> dict[str, Any]:
         "BisectBatchOnFunctionError": True,
         "MaximumRetryAttempts": MAXIMUM_RETRY_ATTEMPTS,
         "MaximumRecordAgeInSeconds": MAXIMUM_RECORD_AGE_SECONDS,
+        "ParallelizationFactor": PARALLELIZATION_FACTOR,
         "DestinationConfig": {"OnFailure": {"Destination": queue_arn}},
     }
 

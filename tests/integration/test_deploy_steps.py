@@ -14,9 +14,11 @@ from chalicelib.tables import table_definitions
 from ops.deploy.stage import CONFIG_PATH, load_config, stage_settings
 from ops.deploy.steps import (
     MAXIMUM_RETRY_ATTEMPTS,
+    PARALLELIZATION_FACTOR,
     configure_stream_mappings,
     deployed_stream_mappings,
     failure_queue,
+    mapping_settings,
     prepare_tables,
     record_stream_arns,
 )
@@ -128,13 +130,15 @@ def test_stream_mappings_get_what_chalice_cannot_set_and_stay_so(dynamodb, tmp_p
     queue_arn = failure_queue(sqs, "prod", lines.append)
     changed = configure_stream_mappings(lambda_client, mappings, queue_arn, lines.append)
     # Then the mapping reports batch item failures, bisects, retries a bounded number of
-    # times and sends what still fails to the encrypted queue
+    # times, runs several batches of a shard at once and sends what still fails to the
+    # encrypted queue
     assert changed == 1
     mapping = lambda_client.get_event_source_mapping(UUID=mappings[0]["event_uuid"])
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["BisectBatchOnFunctionError"] is True
     assert mapping["MaximumRetryAttempts"] == MAXIMUM_RETRY_ATTEMPTS
     assert 0 < mapping["MaximumRecordAgeInSeconds"] <= 24 * 3600
+    assert mapping["ParallelizationFactor"] == PARALLELIZATION_FACTOR
     assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == queue_arn
     url = sqs.get_queue_url(QueueName="department-calendar-prod-stream-failures")["QueueUrl"]
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
@@ -144,6 +148,54 @@ def test_stream_mappings_get_what_chalice_cannot_set_and_stay_so(dynamodb, tmp_p
     assert failure_queue(sqs, "prod", again.append) == queue_arn
     assert configure_stream_mappings(lambda_client, mappings, queue_arn, again.append) == 0
     assert again == ["✓ 스트림 매핑 1개: 이미 올바르게 설정되어 있습니다."]
+
+
+def updated_mappings(lambda_client: Any) -> list[str]:
+    """The UUIDs the client is asked to update from now on, in order (botocore's own hook)."""
+    updated: list[str] = []
+    lambda_client.meta.events.register(
+        "provide-client-params.lambda.UpdateEventSourceMapping",
+        lambda params, **_: updated.append(params["UUID"]),
+    )
+    return updated
+
+
+def test_only_a_mapping_whose_parallelization_factor_differs_is_updated(dynamodb, tmp_path):
+    # Given the events mapping configured by an earlier deploy, then set back to one batch
+    # per shard at a time (by hand, say), and a departments mapping that has every setting
+    run_tables(dynamodb, "prod")
+    project = chalice_like_mapping(dynamodb, tmp_path)
+    sqs = boto3.client("sqs", region_name=REGION)
+    lambda_client = boto3.client("lambda", region_name=REGION)
+    queue_arn = failure_queue(sqs, "prod", lambda line: None)
+    (events,) = deployed_stream_mappings("prod", project)
+    configure_stream_mappings(lambda_client, [events], queue_arn, lambda line: None)
+    lambda_client.update_event_source_mapping(UUID=events["event_uuid"], ParallelizationFactor=1)
+    departments = {
+        "name": "on_department_change-dynamodb-event-source",
+        "event_uuid": lambda_client.create_event_source_mapping(
+            EventSourceArn=dynamodb.describe_table(TableName="departments")["Table"][
+                "LatestStreamArn"
+            ],
+            FunctionName=events["lambda_arn"],
+            StartingPosition="LATEST",
+            **mapping_settings(queue_arn),
+        )["UUID"],
+    }
+    updated = updated_mappings(lambda_client)
+    # When the step runs over both
+    lines: list[str] = []
+    changed = configure_stream_mappings(
+        lambda_client, [events, departments], queue_arn, lines.append
+    )
+    # Then only the events mapping was updated, for its parallelization factor alone
+    assert changed == 1
+    assert updated == [events["event_uuid"]]
+    assert lines == ["✓ on_event_change-dynamodb-event-source: ParallelizationFactor 설정"]
+    # And both now run the same number of batches of a shard at once
+    for mapping in (events, departments):
+        current = lambda_client.get_event_source_mapping(UUID=mapping["event_uuid"])
+        assert current["ParallelizationFactor"] == PARALLELIZATION_FACTOR
 
 
 def test_make_deploy_without_chalice_is_idempotent_end_to_end(dynamodb, tmp_path):

@@ -62,7 +62,11 @@ def test_tables_come_from_the_same_definitions_as_the_app(built):
 
 @pytest.mark.parametrize(
     ("function", "table"),
-    [("OnEventChange", "EventsTable"), ("OnDepartmentChange", "DepartmentsTable")],
+    [
+        ("OnEventChange", "EventsTable"),
+        ("OnDepartmentChange", "DepartmentsTable"),
+        ("OnNotification", "NotificationsTable"),
+    ],
 )
 def test_stream_mappings_report_failures_bisect_retry_boundedly_and_park_in_a_queue(
     built, function, table
@@ -77,6 +81,9 @@ def test_stream_mappings_report_failures_bisect_retry_boundedly_and_park_in_a_qu
     assert mapping["BisectBatchOnFunctionError"] is True
     assert mapping["MaximumRetryAttempts"] == MAXIMUM_RETRY_ATTEMPTS
     assert mapping["MaximumRecordAgeInSeconds"] > 0
+    # Several batches of a busy shard at once, the most AWS allows (records of one item stay
+    # in order)
+    assert mapping["ParallelizationFactor"] == 10
     assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == {
         "Fn::GetAtt": ["StreamFailureQueue", "Arn"]
     }

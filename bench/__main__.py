@@ -1,9 +1,10 @@
 """`python -m bench [section ...]`: run the benchmark sections (all by default), print one
 table, and save it to bench/results.md and bench/results.json.
 
-Sections: cold-start, stream, migration, api-cost, calendar, throughput, memory, package. The
-package section runs last and is skipped when BENCH_SKIP_PACKAGE=1. Nothing here asserts anything
-about timing: the numbers are for reading, each next to a baseline measured in the same run.
+Sections: cold-start, stream, migration, api-cost, calendar, throughput, memory, capacity,
+package. The package section runs last and is skipped when BENCH_SKIP_PACKAGE=1. Nothing here
+asserts anything about timing: the numbers are for reading, each next to a baseline measured in
+the same run.
 """
 
 import argparse
@@ -25,6 +26,7 @@ SECTIONS = (
     "calendar",
     "throughput",
     "memory",
+    "capacity",
     "package",
 )
 
@@ -68,6 +70,11 @@ def _runners(args: argparse.Namespace) -> dict[str, Callable[[], list[Row]]]:
 
         return memory.run(first=args.memory_first, total=args.memory_total)
 
+    def capacity() -> list[Row]:
+        from bench import capacity
+
+        return capacity.run(capacity.options_from(args))
+
     def package() -> list[Row]:
         from bench import package_size
 
@@ -81,6 +88,7 @@ def _runners(args: argparse.Namespace) -> dict[str, Callable[[], list[Row]]]:
         "calendar": calendar,
         "throughput": throughput,
         "memory": memory,
+        "capacity": capacity,
         "package": package,
     }
 
@@ -110,6 +118,10 @@ def main(argv: list[str] | None = None) -> int:
         "--memory-total", type=int, default=5000, help="API writes before the second reading"
     )
     parser.add_argument("--no-save", action="store_true", help="print only")
+    # The capacity section's options are defined with the model they set.
+    from bench.capacity import add_arguments as add_capacity_arguments
+
+    add_capacity_arguments(parser)
     args = parser.parse_args(argv)
     unknown = [s for s in args.sections if s not in SECTIONS]
     if unknown:

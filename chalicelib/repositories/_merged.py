@@ -64,13 +64,22 @@ def merged_page(
     reader.fetch_all(shards, per_shard=min(limit, -(-limit // max(len(shards), 1))) + 1)
     page: list[dict[str, Any]] = []
     while len(page) < limit:
-        heads = [shard for shard in shards if reader.ready(shard, limit - len(page))]
+        wanted = limit - len(page) + 1
+        for shard in shards:
+            # A resumed shard first reads again the items sharing the page token's sort key,
+            # which the cursor then drops: go on until one is left or the shard is done.
+            while not shard.buffer and shard.more:
+                reader.fetch(shard, wanted)
+        heads = [shard for shard in shards if shard.buffer]
         if not heads:
             break
         first = reader.first_of(heads)
+        if reader.may_tie_beyond(first):
+            reader.fetch(first, wanted)
+            continue
         page.append(first.buffer.popleft())
     for shard in shards:
-        if not shard.buffer and shard.more:
+        while not shard.buffer and shard.more:
             reader.fetch(shard, 1)  # a token must never lead to an empty page
         if not shard.buffer and not shard.more:
             done |= 1 << shard.position
@@ -103,15 +112,12 @@ class _Reader:
         pick = max if self._newest_first else min
         return pick(shards, key=lambda shard: self.order(shard.buffer[0]))
 
-    def ready(self, shard: _Shard, wanted: int) -> bool:
-        """Whether the shard's next item is known: fetched, and with every item sharing its
-        sort key fetched too (DynamoDB does not order those, so they are sorted here)."""
-        while shard.more and (
-            not shard.buffer
-            or shard.buffer[-1][self._key.sort_key] == shard.buffer[0][self._key.sort_key]
-        ):
-            self.fetch(shard, wanted + 1)
-        return bool(shard.buffer)
+    def may_tie_beyond(self, shard: _Shard) -> bool:
+        """Whether an item not fetched yet may share the shard's head's sort key: every item
+        fetched shares it and there is more. DynamoDB does not order index items with equal
+        sort keys, so those are all fetched and sorted here before the first is handed out."""
+        sort_key = self._key.sort_key
+        return shard.more and shard.buffer[-1][sort_key] == shard.buffer[0][sort_key]
 
     def fetch_all(self, shards: list[_Shard], per_shard: int) -> None:
         if len(shards) <= 1:

@@ -216,16 +216,20 @@ class Dispatcher:
             if subscription.failing_since is not None:
                 self._subscriptions.record_success(subscription.department_id, subscription.id)
             return
-        since = datetime.fromisoformat(
-            self._subscriptions.record_failure(
-                subscription.department_id, subscription.id, timestamp(now)
-            )
+        department_id, subscription_id = subscription.department_id, subscription.id
+        failing_since = self._subscriptions.record_failure(
+            department_id, subscription_id, timestamp(now)
         )
+        since = datetime.fromisoformat(failing_since)
         failed_throughout = gave_up and since <= datetime.fromisoformat(delivery.created_at)
-        if (is_paused(since, now) or failed_throughout) and self._subscriptions.pause(
-            subscription.department_id, subscription.id, timestamp(now)
-        ):
+        if not (is_paused(since, now) or failed_throughout):
+            return
+        if self._log.delivered_since(target.key, failing_since):
+            # A sender that read the subscription healthy (batches run side by side) did not
+            # clear `failing_since` after its success: the failing starts again from now.
+            self._subscriptions.record_success(department_id, subscription_id)
+            self._subscriptions.record_failure(department_id, subscription_id, timestamp(now))
+            return
+        if self._subscriptions.pause(department_id, subscription_id, timestamp(now)):
             # Only the call that paused it gets here: the notice is written once.
-            self._inbox.notice_paused(
-                subscription.department_id, subscription.id, subscription.url, now
-            )
+            self._inbox.notice_paused(department_id, subscription_id, subscription.url, now)

@@ -29,6 +29,8 @@ KEPT_FOR = timedelta(days=30)
 # deadline, with room to record the outcome.
 CLAIM = timedelta(seconds=60)
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+# How many of a target's latest deliveries show whether it has answered lately.
+RECENT_DELIVERIES = 50
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,25 @@ class DeliveryLog:
             removes += ["due_shard", "due_at", "next_attempt_at"]
         expression = f"SET {', '.join(sets)}" + (f" REMOVE {', '.join(removes)}" if removes else "")
         return self._update(delivery, expression, values)
+
+    def delivered_since(self, target: str, since: str) -> bool:
+        """Whether any of the target's latest deliveries succeeded at or after `since`.
+
+        Asked only before pausing a subscription, so it may cost a Query: the newest
+        RECENT_DELIVERIES are read (notification keys sort by time)."""
+        with storage_errors():
+            response = self._client.query(
+                TableName=self._table,
+                KeyConditionExpression="subscription_id = :target",
+                FilterExpression="#status = :delivered AND delivered_at >= :since",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=to_item(
+                    {":target": target, ":delivered": DELIVERED, ":since": since}
+                ),
+                ScanIndexForward=False,
+                Limit=RECENT_DELIVERIES,
+            )
+        return bool(response.get("Items"))
 
     def give_up(self, delivery: Delivery, reason: str, now: datetime) -> bool:
         """Stop a delivery that can no longer be made (its subscription is gone or paused)."""

@@ -13,8 +13,9 @@ import pytest
 from standardwebhooks.webhooks import Webhook as Verifier
 
 from chalicelib import context
+from chalicelib.clock import timestamp
 from chalicelib.delivery.dispatcher import Dispatcher
-from chalicelib.repositories.deliveries import DeliveryLog, Inbox
+from chalicelib.repositories.deliveries import DeliveryLog, Inbox, Outcome
 from chalicelib.repositories.subscriptions import SubscriptionRepository
 from chalicelib.webhooks.signing import new_secret
 from tests.conftest import reset_caches
@@ -245,3 +246,37 @@ def test_the_configured_webhook_is_signed_with_the_secret_kept_in_ssm(api, table
         ((raw, headers),) = receiver.calls
         lowered = {name.lower(): value for name, value in headers.items()}
         assert Verifier(secret).verify(raw, lowered)["notification"]["title"] == "송년회"
+
+
+def test_a_success_that_left_failing_since_behind_does_not_get_a_working_subscription_paused(
+    api, tables, dispatcher, clock
+):
+    with Webhook() as receiver:
+        department = api.department(name="운영팀")
+        subscription = subscribe(api, department["id"], receiver.url, events=["created"])
+        ctx = context.get_context()
+        log = DeliveryLog(ctx.client, ctx.settings)
+        subscriptions = SubscriptionRepository(ctx.client, ctx.settings)
+        # Given a failure a day ago, and an hour after it a success whose sender had read the
+        # subscription healthy (a batch beside the failing one), so `failing_since` stayed
+        started = clock.now
+        subscriptions.record_failure(department["id"], subscription["id"], timestamp(started))
+        clock.advance(hours=1)
+        delivered = log.open(
+            subscription["id"], "2026-01-01T00:00:00Z#1", department["id"], "created", clock.now
+        )
+        assert delivered is not None
+        assert log.record(delivered, Outcome(200, None), clock.now, retry_at=None)
+        clock.advance(hours=24)
+        # When a delivery fails now
+        receiver.status = 500
+        api.post(f"/api/events/{department['id']}", {"event_date": "2026-12-24", "title": "송년회"})
+        api.client.lambda_.invoke("on_event_change", {"Records": stream_records(tables, "events")})
+        dispatcher.on_records(new_inbox_records(tables))
+        # Then the subscription stays active, failing only since this failure, with no notice
+        listed = api.get(f"/api/departments/{department['id']}/subscriptions").json["items"]
+        assert [(s["id"], s["status"]) for s in listed] == [(subscription["id"], "active")]
+        current = subscriptions.get(department["id"], subscription["id"])
+        assert current.failing_since == timestamp(clock.now)
+        inbox = api.get(f"/api/departments/{department['id']}/notifications").json["items"]
+        assert not [n for n in inbox if n["kind"] == "subscription_paused"]

@@ -71,9 +71,9 @@ def _runners(args: argparse.Namespace) -> dict[str, Callable[[], list[Row]]]:
         return memory.run(first=args.memory_first, total=args.memory_total)
 
     def capacity() -> list[Row]:
-        from bench import capacity
+        from bench import capacity_report
 
-        return capacity.run(capacity.options_from(args))
+        return capacity_report.run(capacity_report.options_from(args))
 
     def package() -> list[Row]:
         from bench import package_size
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-save", action="store_true", help="print only")
     # The capacity section's options are defined with the model they set.
-    from bench.capacity import add_arguments as add_capacity_arguments
+    from bench.capacity_report import add_arguments as add_capacity_arguments
 
     add_capacity_arguments(parser)
     args = parser.parse_args(argv)

@@ -9,8 +9,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from bench.capacity import Mix, Options, capacity_rows, department_share, key_loads
+from bench.capacity import Mix, Options, department_share, key_loads
 from bench.capacity_profile import EVENT_CREATE, Profile, measure_profile
+from bench.capacity_report import capacity_rows
 from bench.report import Row
 from chalicelib.settings import get_settings
 from chalicelib.tables import AUDIT_DATE_INDEX, AUDIT_DATE_SHARDS, table_definitions

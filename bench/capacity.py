@@ -190,7 +190,7 @@ class KeyLoad:
 def _targets(definition: TableDefinition) -> list[tuple[str | None, Carries, int]]:
     """The table itself and each of its indexes: (index name, what it carries, shards)."""
     return [
-        (None, definition.carries, 1),
+        (None, definition.carries, definition.shards),
         *((index.name, index.carries, index.shards) for index in definition.indexes),
     ]
 

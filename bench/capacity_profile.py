@@ -500,22 +500,28 @@ def _script(run: _Run, receiver_url: str, app: "Context") -> list[OperationCost]
 def _spread(
     meter: Meter, definitions: Sequence[TableDefinition], operations: Sequence[OperationCost]
 ) -> dict[str, SpreadSeen]:
-    """For each index spread over several values: the values its items and writes carried."""
+    """For each table or index spread over several values: the values its items and writes
+    carried."""
     spread = {}
     for definition in definitions:
-        sharded = [index for index in definition.indexes if index.shards > 1]
+        keys: list[tuple[str | None, str, int]] = [
+            (None, definition.partition_key, definition.shards)
+        ]
+        keys += [(index.name, index.partition_key, index.shards) for index in definition.indexes]
+        sharded = [(index, partition_key) for index, partition_key, shards in keys if shards > 1]
         if not sharded:
             continue
         items = meter.scan_items(definition.name)
-        for index in sharded:
-            stored = [key_text(item, index.partition_key) for item in items]
+        for index, partition_key in sharded:
+            stored = [key_text(item, partition_key) for item in items]
             written = [
                 charge.key
                 for cost in operations
                 for charge in cost.all_charges()
-                if charge.table == definition.role and charge.index == index.name
+                if charge.table == definition.role and charge.index == index
             ]
             values = {value for value in (*stored, *written) if value is not None}
             samples = sum(1 for value in (*stored, *written) if value is not None)
-            spread[f"{definition.role}/{index.name}"] = SpreadSeen(frozenset(values), samples)
+            name = definition.role if index is None else f"{definition.role}/{index}"
+            spread[name] = SpreadSeen(frozenset(values), samples)
     return spread

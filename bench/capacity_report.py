@@ -172,7 +172,8 @@ def holds_row(loads: Sequence[KeyLoad], mix: Mix) -> Row:
 
 def spread_rows(profile: Profile, definitions: Sequence[TableDefinition]) -> list[Row]:
     """Whether the code really spreads what tables.py says is spread."""
-    declared = {f"{d.role}/{index.name}": index.shards for d in definitions for index in d.indexes}
+    declared = {d.role: d.shards for d in definitions}
+    declared |= {f"{d.role}/{index.name}": index.shards for d in definitions for index in d.indexes}
     rows = []
     for name, seen in profile.spread.items():
         shards = declared.get(name, 1)

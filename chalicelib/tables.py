@@ -43,6 +43,7 @@ class TableDefinition:
     partition_key: str
     sort_key: str | None = None
     carries: Carries = "item"
+    shards: int = 1
     indexes: tuple[Index, ...] = field(default=())
     stream: bool = False
     # The app's function (app.py) that consumes the stream: what the deployment wires to it,
@@ -112,6 +113,12 @@ AUDIT_DATE_SHARDS: Final = 32
 AUDIT_DEPARTMENT_INDEX = "department-changes-index"
 
 
+# A subscription (or configured channel) gets every notification of its department, and each
+# delivery is written twice (opened, then its attempt recorded): one value would take a
+# department's traffic alone. Its deliveries are spread over this many `subscription_id` values
+# by notification; shard 0 keeps the plain id.
+DELIVERY_SHARDS: Final = 8
+
 # Deliveries waiting for an attempt, by when it is due. Every delivery is on it from when it is
 # opened until its attempt is recorded (so one whose sender died is retried): two index writes
 # per notification and target, the whole platform's, spread over this many values. The sweep
@@ -120,16 +127,38 @@ DELIVERIES_DUE_INDEX = "due-index"
 DUE_SHARDS: Final = 32
 
 
+def spread_key(value: str, by: str, shards: int) -> str:
+    """`value` as one of `shards` partition key values, chosen by `by`: the same `by` always
+    lands on the same one (a rewrite finds its item). Shard 0 is `value` itself, so what was
+    written before a key was spread is still where its readers look."""
+    shard = zlib.crc32(by.encode("utf-8")) % shards
+    return value if shard == 0 else f"{value}#{shard}"
+
+
+def spread_keys(value: str, shards: int) -> list[str]:
+    """Every partition key value `value` is spread over: what a reader of all of it queries."""
+    return [value, *(f"{value}#{shard}" for shard in range(1, shards))]
+
+
 def audit_date_key(date: str, entity_key: str, shards: int = AUDIT_DATE_SHARDS) -> str:
     """The `date` value an audit entry of `entity_key` is filed under: the same for every
-    change of one entity (a redelivered record rewrites the same item), spread over `shards`."""
-    shard = zlib.crc32(entity_key.encode("utf-8")) % shards
-    return date if shard == 0 else f"{date}#{shard}"
+    change of one entity (a redelivered record rewrites the same item)."""
+    return spread_key(date, entity_key, shards)
 
 
 def audit_date_keys(date: str, shards: int = AUDIT_DATE_SHARDS) -> list[str]:
     """Every `date` value one day's entries are filed under."""
-    return [date, *(f"{date}#{shard}" for shard in range(1, shards))]
+    return spread_keys(date, shards)
+
+
+def delivery_partition(target: str, notification_key: str) -> str:
+    """The `subscription_id` value a target's delivery of one notification is kept under."""
+    return spread_key(target, notification_key, DELIVERY_SHARDS)
+
+
+def delivery_partitions(target: str) -> list[str]:
+    """Every `subscription_id` value one target's deliveries are kept under."""
+    return spread_keys(target, DELIVERY_SHARDS)
 
 
 def table_definitions(settings: Settings) -> list[TableDefinition]:
@@ -225,6 +254,7 @@ def table_definitions(settings: Settings) -> list[TableDefinition]:
             partition_key="subscription_id",
             sort_key="notification_key",
             carries="subscription",
+            shards=DELIVERY_SHARDS,
             indexes=(
                 Index(
                     DELIVERIES_DUE_INDEX,

@@ -33,6 +33,7 @@ class MergedKey:
     values: Sequence[str]
     sort_key: str
     tie_key: str
+    consistent: bool = False  # strongly consistent reads: a table's, never an index's
 
 
 @dataclass
@@ -149,6 +150,8 @@ class _Reader:
         }
         if key.index is not None:
             params["IndexName"] = key.index
+        if key.consistent:
+            params["ConsistentRead"] = True
         if shard.start is not None:
             params["ExclusiveStartKey"] = shard.start
         with storage_errors():

@@ -1,10 +1,14 @@
 """The delivery log: one item per (target, notification), which is also the work queue.
 
 A target is a subscription (its id) or a channel the stage configures (`config:webhook#<dept>`,
-`config:sns#<dept>`). The item is created with a condition, so a notification redelivered by its
-stream is never sent twice. While it waits for an attempt it carries `due_shard` and `due_at`
-and so sits on the sparse due index the sweeper reads; delivered or given up, those go and the
-item stays as the log (30 days, then Time to Live removes it).
+`config:sns#<dept>`). A target's deliveries are spread over several `subscription_id` values by
+notification (chalicelib/tables.py: `delivery_partition`), so one busy department's subscription
+does not take all its writes on one key; the item also keeps the plain `target`.
+
+The item is created with a condition, so a notification redelivered by its stream is never sent
+twice. While it waits for an attempt it carries `due_shard` and `due_at` and so sits on the
+sparse due index the sweeper reads; delivered or given up, those go and the item stays as the
+log (30 days, then Time to Live removes it).
 
 Every update after the first is conditional on the attempts counted so far: of two workers
 that picked up the same delivery, only one records its attempt.
@@ -22,7 +26,12 @@ from botocore.exceptions import ClientError
 from chalicelib.clock import timestamp
 from chalicelib.dynamo import DynamoDBClient, error_code, from_item, storage_errors, to_item
 from chalicelib.settings import Settings
-from chalicelib.tables import DELIVERIES_DUE_INDEX, DUE_SHARDS
+from chalicelib.tables import (
+    DELIVERIES_DUE_INDEX,
+    DUE_SHARDS,
+    delivery_partition,
+    delivery_partitions,
+)
 
 KEPT_FOR = timedelta(days=30)
 # How long an attempt may hold a delivery before the sweeper may take it over: the sender's
@@ -35,7 +44,8 @@ RECENT_DELIVERIES = 50
 
 @dataclass(frozen=True)
 class Delivery:
-    target: str  # the item's subscription_id: a subscription id or a configured channel
+    target: str  # a subscription id or a configured channel
+    partition: str  # the item's subscription_id: the target, spread by notification
     notification_key: str
     department_id: str
     webhook_id: str
@@ -45,8 +55,11 @@ class Delivery:
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> "Delivery":
+        partition = str(item["subscription_id"])
         return cls(
-            target=str(item["subscription_id"]),
+            # Kept before the spreading: the partition key was the target itself.
+            target=str(item.get("target") or partition),
+            partition=partition,
             notification_key=str(item["notification_key"]),
             department_id=str(item["department_id"]),
             webhook_id=str(item["webhook_id"]),
@@ -74,6 +87,7 @@ class DeliveryLog:
         already given this notification (a redelivered stream record)."""
         delivery = Delivery(
             target=target,
+            partition=delivery_partition(target, notification_key),
             notification_key=notification_key,
             department_id=department_id,
             webhook_id=webhook_id(target, notification_key),
@@ -82,7 +96,8 @@ class DeliveryLog:
             created_at=timestamp(now),
         )
         item = {
-            "subscription_id": target,
+            "subscription_id": delivery.partition,
+            "target": target,
             "notification_key": notification_key,
             "department_id": department_id,
             "webhook_id": delivery.webhook_id,
@@ -159,21 +174,24 @@ class DeliveryLog:
     def delivered_since(self, target: str, since: str) -> bool:
         """Whether any of the target's latest deliveries succeeded at or after `since`.
 
-        Asked only before pausing a subscription, so it may cost a Query: the newest
-        RECENT_DELIVERIES are read (notification keys sort by time)."""
-        with storage_errors():
-            response = self._client.query(
-                TableName=self._table,
-                KeyConditionExpression="subscription_id = :target",
-                FilterExpression="#status = :delivered AND delivered_at >= :since",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues=to_item(
-                    {":target": target, ":delivered": DELIVERED, ":since": since}
-                ),
-                ScanIndexForward=False,
-                Limit=RECENT_DELIVERIES,
-            )
-        return bool(response.get("Items"))
+        Asked only before pausing a subscription, so it may cost a Query per partition: the
+        newest RECENT_DELIVERIES of each are read (notification keys sort by time)."""
+        for partition in delivery_partitions(target):
+            with storage_errors():
+                response = self._client.query(
+                    TableName=self._table,
+                    KeyConditionExpression="subscription_id = :partition",
+                    FilterExpression="#status = :delivered AND delivered_at >= :since",
+                    ExpressionAttributeNames={"#status": "status"},
+                    ExpressionAttributeValues=to_item(
+                        {":partition": partition, ":delivered": DELIVERED, ":since": since}
+                    ),
+                    ScanIndexForward=False,
+                    Limit=RECENT_DELIVERIES,
+                )
+            if response.get("Items"):
+                return True
+        return False
 
     def give_up(self, delivery: Delivery, reason: str, now: datetime) -> bool:
         """Stop a delivery that can no longer be made (its subscription is gone or paused)."""
@@ -186,7 +204,7 @@ class DeliveryLog:
                 TableName=self._table,
                 Key=to_item(
                     {
-                        "subscription_id": delivery.target,
+                        "subscription_id": delivery.partition,
                         "notification_key": delivery.notification_key,
                     }
                 ),

@@ -24,14 +24,15 @@ from chalicelib.dynamo import (
 )
 from chalicelib.errors import ConcurrentModification, DepartmentNotFound, SubscriptionNotFound
 from chalicelib.repositories._common import EXISTS, condition, new_id, query_page, update_request
+from chalicelib.repositories._merged import MergedKey, merged_page
 from chalicelib.settings import Settings
+from chalicelib.tables import delivery_partitions
 from chalicelib.webhooks.signing import new_secret
 
 ACTIVE = "active"
 PAUSED = "paused"
 
 _SUBSCRIPTION_KEY = ("department_id", "id")
-_DELIVERY_KEY = ("subscription_id", "notification_key")
 # Where each item stands in the create transaction.
 _DEPARTMENT_CHECK = 0
 
@@ -253,18 +254,25 @@ class SubscriptionRepository:
         self, subscription_id: str, limit: int, next_token: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
         """One page of the subscription's delivery log, newest notification first, each
-        delivery as its plain item."""
-        return query_page(
-            self._client,
-            consistent=True,
+        delivery as its plain item (its `subscription_id` the subscription's, not the spread
+        partition it is kept under)."""
+        log = MergedKey(
             table=self._deliveries,
-            partition=("subscription_id", subscription_id),
-            key_names=_DELIVERY_KEY,
+            index=None,
+            partition_key="subscription_id",
+            values=delivery_partitions(subscription_id),
+            sort_key="notification_key",
+            tie_key="subscription_id",
+            consistent=True,
+        )
+        items, token = merged_page(
+            self._client,
+            log,
             scope=f"deliveries|{subscription_id}",
             limit=limit,
             next_token=next_token,
-            newest_first=True,
         )
+        return [{**item, "subscription_id": subscription_id} for item in items], token
 
     def _update(
         self, department_id: str, subscription_id: str, request: Mapping[str, Any]

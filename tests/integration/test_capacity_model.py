@@ -14,7 +14,12 @@ from bench.capacity_profile import EVENT_CREATE, Profile, measure_profile
 from bench.capacity_report import capacity_rows
 from bench.report import Row
 from chalicelib.settings import get_settings
-from chalicelib.tables import AUDIT_DATE_INDEX, AUDIT_DATE_SHARDS, table_definitions
+from chalicelib.tables import (
+    AUDIT_DATE_INDEX,
+    AUDIT_DATE_SHARDS,
+    DELIVERY_SHARDS,
+    table_definitions,
+)
 from tests.conftest import reset_caches
 from tests.isolation import CLEARED, REGION, fake_aws
 
@@ -145,3 +150,20 @@ def test_a_key_two_events_of_one_department_share_is_counted_as_the_departments(
     # projected), the model counts it with the department's traffic
     assert row.data["declared"] == "item"
     assert row.data["carries"] == "department"
+
+
+def test_the_busiest_subscriptions_deliveries_are_spread_under_the_write_limit(profile):
+    # Given the mix: the busiest department's subscription gets 15% of all notifications,
+    # each opened and then recorded (two writes)
+    rows = rows_of(profile, MIX)
+    row = key_row(rows, "deliveries", None)
+    # Then, spread over the declared values, each takes less than 1,000 write units a second
+    assert row.data["shards"] == DELIVERY_SHARDS == 8
+    assert 0 < row.data["write_peak"] < WRITE_LIMIT
+    # While as one value, as before the spreading, it would be over
+    unspread = key_row(
+        rows_of(profile, Mix(10_000, departments=10_000, zipf=1.1, unsharded=True)),
+        "deliveries",
+        None,
+    )
+    assert unspread.data["write_peak"] > WRITE_LIMIT

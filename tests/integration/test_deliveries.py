@@ -15,11 +15,12 @@ from standardwebhooks.webhooks import Webhook as Verifier
 from chalicelib import context
 from chalicelib.clock import timestamp
 from chalicelib.delivery.dispatcher import Dispatcher
+from chalicelib.dynamo import to_item
 from chalicelib.repositories.deliveries import DeliveryLog, Inbox, Outcome
 from chalicelib.repositories.subscriptions import SubscriptionRepository
 from chalicelib.webhooks.signing import new_secret
 from tests.conftest import reset_caches
-from tests.integration.streams import REGION, Webhook, stream_records
+from tests.integration.streams import REGION, Webhook, scan_all, stream_records
 
 NOTIFICATIONS = "events-notifications"
 
@@ -280,3 +281,78 @@ def test_a_success_that_left_failing_since_behind_does_not_get_a_working_subscri
         assert current.failing_since == timestamp(clock.now)
         inbox = api.get(f"/api/departments/{department['id']}/notifications").json["items"]
         assert not [n for n in inbox if n["kind"] == "subscription_paused"]
+
+
+def test_a_subscriptions_deliveries_are_spread_and_its_log_lists_them_all_newest_first(
+    api, tables, dispatcher
+):
+    with Webhook() as receiver:
+        department = api.department(name="홍보팀")
+        subscription = subscribe(api, department["id"], receiver.url, events=["created"])
+        # Given twelve notifications delivered to one subscription
+        for n in range(12):
+            api.post(
+                f"/api/events/{department['id']}",
+                {"event_date": "2026-12-24", "title": f"행사 {n}"},
+            )
+        api.client.lambda_.invoke("on_event_change", {"Records": stream_records(tables, "events")})
+        dispatcher.on_records(new_inbox_records(tables))
+        # Then they are kept under several partition key values, each naming its subscription
+        stored = scan_all(tables, "events-deliveries")
+        assert len({item["subscription_id"]["S"] for item in stored}) > 2
+        assert {item["target"]["S"] for item in stored} == {subscription["id"]}
+        # And the log pages through all of them, newest first, each once, under the plain id
+        path = f"/api/departments/{department['id']}/subscriptions/{subscription['id']}/deliveries"
+        listed, token = [], None
+        while True:
+            page = api.get(path + "?limit=5" + (f"&next_token={token}" if token else "")).json
+            listed += page["items"]
+            token = page["next_token"]
+            if token is None:
+                break
+        keys = [delivery["notification_key"] for delivery in listed]
+        assert keys == sorted({item["notification_key"]["S"] for item in stored}, reverse=True)
+        assert len(keys) == 12
+        assert {delivery["subscription_id"] for delivery in listed} == {subscription["id"]}
+
+
+def test_a_delivery_kept_before_the_spreading_is_retried_and_listed(api, tables, dispatcher, clock):
+    with Webhook() as receiver:
+        department = api.department(name="재무팀")
+        subscription = subscribe(api, department["id"], receiver.url, events=["created"])
+        api.post(f"/api/events/{department['id']}", {"event_date": "2026-12-24", "title": "결산"})
+        api.client.lambda_.invoke("on_event_change", {"Records": stream_records(tables, "events")})
+        (record,) = new_inbox_records(tables)
+        change_key = record["dynamodb"]["Keys"]["change_key"]["S"]
+        # Given a pending delivery written the old way: under the plain id, no `target`
+        due = timestamp(clock.now)
+        tables.put_item(
+            TableName="events-deliveries",
+            Item=to_item(
+                {
+                    "subscription_id": subscription["id"],
+                    "notification_key": change_key,
+                    "department_id": department["id"],
+                    "webhook_id": "msg_old",
+                    "kind": "created",
+                    "status": "pending",
+                    "attempts": 0,
+                    "created_at": due,
+                    "due_shard": "0",
+                    "due_at": due,
+                    "next_attempt_at": due,
+                }
+            ),
+        )
+        # When the sweeper finds it due
+        clock.advance(minutes=1)
+        assert dispatcher.sweep() == 1
+        # Then it is sent, recorded in place and listed with the subscription's log
+        assert [headers["webhook-id"] for _, headers in receiver.calls[1:]] == ["msg_old"]
+        path = f"/api/departments/{department['id']}/subscriptions/{subscription['id']}/deliveries"
+        (listed,) = api.get(path).json["items"]
+        assert (listed["status"], listed["attempts"], listed["webhook_id"]) == (
+            "delivered",
+            1,
+            "msg_old",
+        )

@@ -378,14 +378,14 @@ def test_parallel_inbox_batches_open_one_delivery_per_target_and_send_each_once(
     keys = [from_item(r["dynamodb"]["Keys"])["change_key"] for r in inbox]
     targets = [subscription_id, f"config:webhook#{department['id']}"]
     deliveries = [from_item(item) for item in scan_all(tables, DELIVERIES)]
-    assert Counter((d["subscription_id"], d["notification_key"]) for d in deliveries) == Counter(
+    assert Counter((d["target"], d["notification_key"]) for d in deliveries) == Counter(
         (target, key) for target in targets for key in keys
     )
     assert {(d["status"], d["attempts"]) for d in deliveries} == {("delivered", 1)}
     # And each receiver got each notification once
     sent = subscriber.calls[pings:]
     assert sorted(headers["webhook-id"] for _, headers in sent) == sorted(
-        d["webhook_id"] for d in deliveries if d["subscription_id"] == subscription_id
+        d["webhook_id"] for d in deliveries if d["target"] == subscription_id
     )
     told = Counter(json.loads(raw)["notification"]["change_key"] for raw, _ in configured.calls)
     assert told == Counter(keys)

@@ -1,11 +1,11 @@
 """One listing over a key spread across several partition key values (shards): each shard is
-queried in sort key order and the shards are merged, so the caller sees one partition.
+queried newest first and the shards are merged, so the caller sees one partition.
 
 The order is (sort key, tie key), where the tie key is the rest of the item's table key: two
 items may share a sort key (two streams can stamp the same time and sequence number) but never
 both. The page token is that pair for the last item handed out, which is every shard's
-position at once, plus which shards have nothing left. It stays small (a fixed size, however
-many shards), and each shard resumes exactly where the page ended.
+position at once, plus which shards have nothing left. It stays small however many shards
+there are, and each shard resumes exactly where the page ended.
 """
 
 from collections import deque
@@ -52,11 +52,10 @@ def merged_page(
     scope: str,
     limit: int,
     next_token: str | None,
-    newest_first: bool = True,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the merged listing, and the token for the next (None after the last)."""
     cursor, done = _read_token(next_token, scope, len(key.values))
-    reader = _Reader(client, key, cursor, newest_first)
+    reader = _Reader(client, key, cursor)
     shards = [
         _Shard(position, value)
         for position, value in enumerate(key.values)
@@ -67,10 +66,7 @@ def merged_page(
     while len(page) < limit:
         wanted = limit - len(page) + 1
         for shard in shards:
-            # A resumed shard first reads again the items sharing the page token's sort key,
-            # which the cursor then drops: go on until one is left or the shard is done.
-            while not shard.buffer and shard.more:
-                reader.fetch(shard, wanted)
+            reader.refill(shard, wanted)
         heads = [shard for shard in shards if shard.buffer]
         if not heads:
             break
@@ -80,9 +76,8 @@ def merged_page(
             continue
         page.append(first.buffer.popleft())
     for shard in shards:
-        while not shard.buffer and shard.more:
-            reader.fetch(shard, 1)  # a token must never lead to an empty page
-        if not shard.buffer and not shard.more:
+        reader.refill(shard, 1)  # a token must never lead to an empty page
+        if not shard.buffer:
             done |= 1 << shard.position
     if not page or all(done & (1 << position) for position in range(len(key.values))):
         return page, None
@@ -99,19 +94,16 @@ class _Reader:
         client: DynamoDBClient,
         key: MergedKey,
         cursor: tuple[str, str] | None,
-        newest_first: bool,
     ) -> None:
         self._client = client
         self._key = key
         self._cursor = cursor
-        self._newest_first = newest_first
 
     def order(self, item: dict[str, Any]) -> tuple[str, str]:
         return str(item[self._key.sort_key]), str(item[self._key.tie_key])
 
     def first_of(self, shards: list[_Shard]) -> _Shard:
-        pick = max if self._newest_first else min
-        return pick(shards, key=lambda shard: self.order(shard.buffer[0]))
+        return max(shards, key=lambda shard: self.order(shard.buffer[0]))
 
     def may_tie_beyond(self, shard: _Shard) -> bool:
         """Whether an item not fetched yet may share the shard's head's sort key: every item
@@ -119,6 +111,12 @@ class _Reader:
         sort keys, so those are all fetched and sorted here before the first is handed out."""
         sort_key = self._key.sort_key
         return shard.more and shard.buffer[-1][sort_key] == shard.buffer[0][sort_key]
+
+    def refill(self, shard: _Shard, limit: int) -> None:
+        """Fetch until the shard has an item or is done. A resumed shard first reads again the
+        items sharing the page token's sort key, which the cursor then drops."""
+        while not shard.buffer and shard.more:
+            self.fetch(shard, limit)
 
     def fetch_all(self, shards: list[_Shard], per_shard: int) -> None:
         if len(shards) <= 1:
@@ -137,7 +135,7 @@ class _Reader:
         names = {"#partition": key.partition_key}
         values: dict[str, Any] = {":partition": {"S": shard.value}}
         if self._cursor is not None:
-            condition += f" AND #sort {'<=' if self._newest_first else '>='} :after"
+            condition += " AND #sort <= :after"
             names["#sort"] = key.sort_key
             values[":after"] = {"S": self._cursor[0]}
         params: dict[str, Any] = {
@@ -145,7 +143,7 @@ class _Reader:
             "KeyConditionExpression": condition,
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
-            "ScanIndexForward": not self._newest_first,
+            "ScanIndexForward": False,
             "Limit": limit,
         }
         if key.index is not None:
@@ -159,15 +157,9 @@ class _Reader:
         shard.start = response.get("LastEvaluatedKey")
         shard.more = shard.start is not None
         fetched = [from_item(item) for item in response.get("Items", [])]
-        shard.buffer.extend(item for item in fetched if self._after_cursor(item))
-        shard.buffer = deque(sorted(shard.buffer, key=self.order, reverse=self._newest_first))
-
-    def _after_cursor(self, item: dict[str, Any]) -> bool:
-        if self._cursor is None:
-            return True
-        if self._newest_first:
-            return self.order(item) < self._cursor
-        return self.order(item) > self._cursor
+        cursor = self._cursor
+        shard.buffer.extend(item for item in fetched if cursor is None or self.order(item) < cursor)
+        shard.buffer = deque(sorted(shard.buffer, key=self.order, reverse=True))
 
 
 def _read_token(token: str | None, scope: str, shards: int) -> tuple[tuple[str, str] | None, int]:

@@ -6,8 +6,10 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import {
   callApi,
+  dragAndWait,
   eventIn,
   launchBrowser,
+  middleOf,
   openEvent,
   openPage,
   saveArtifact,
@@ -119,19 +121,11 @@ describe("editing together", () => {
 
   it("moves it by dragging it to another day", async () => {
     // When Alice drags the event from the 12th to the 14th
-    const event = alice.locator(eventIn("2025-03-12", "브라우저 회의 (변경)"));
-    const target = alice.locator('td[data-date="2025-03-14"] .fc-daygrid-day-frame');
-    const from = await event.boundingBox();
-    const to = await target.boundingBox();
-    const [answer] = await Promise.all([
-      alice.waitForResponse((r) => r.request().method() === "PATCH"),
-      (async () => {
-        await alice.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
-        await alice.mouse.down();
-        await alice.mouse.move(to.x + to.width / 2, to.y + to.height / 2, { steps: 12 });
-        await alice.mouse.up();
-      })(),
-    ]);
+    const answer = await dragAndWait(
+      alice,
+      alice.locator(eventIn("2025-03-12", "브라우저 회의 (변경)")),
+      () => middleOf(alice.locator('td[data-date="2025-03-14"] .fc-daygrid-day-frame')),
+    );
     // Then the API was told the new day, with the version she saw, and the time is kept
     assert.equal(answer.status(), 200);
     assert.equal(answer.request().headers()["if-match"], '"2"');
@@ -151,20 +145,12 @@ describe("editing together", () => {
     const event = alice.locator(".fc-timegrid-event", { hasText: "브라우저 회의 (변경)" });
     await event.waitFor();
     // When she drags it two hours later on the same day
-    const box = await event.boundingBox();
-    const two = await alice.locator('td.fc-timegrid-slot-lane[data-time="14:00:00"]').boundingBox();
-    const four = await alice
-      .locator('td.fc-timegrid-slot-lane[data-time="16:00:00"]')
-      .boundingBox();
-    const [answer] = await Promise.all([
-      alice.waitForResponse((r) => r.request().method() === "PATCH"),
-      (async () => {
-        await alice.mouse.move(box.x + box.width / 2, box.y + 8);
-        await alice.mouse.down();
-        await alice.mouse.move(box.x + box.width / 2, box.y + 8 + (four.y - two.y), { steps: 12 });
-        await alice.mouse.up();
-      })(),
-    ]);
+    const lane = (time) => alice.locator(`td.fc-timegrid-slot-lane[data-time="${time}"]`);
+    const answer = await dragAndWait(alice, event, async (grab) => {
+      const two = await lane("14:00:00").boundingBox();
+      const four = await lane("16:00:00").boundingBox();
+      return two && four && { x: grab.x, y: grab.y + (four.y - two.y) };
+    });
     // Then the event keeps its day and length and starts at 16:00
     assert.equal(answer.status(), 200);
     assert.deepEqual(JSON.parse(answer.request().postData()), {

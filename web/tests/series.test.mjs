@@ -4,8 +4,10 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import {
   callApi,
+  dragAndWait,
   eventIn,
   launchBrowser,
+  middleOf,
   openEvent,
   openPage,
   uniqueName,
@@ -77,17 +79,9 @@ describe("a weekly series", () => {
   });
 
   it("moves one occurrence by dragging it", async () => {
-    const from = await page.locator(occurrence("2025-03-18")).boundingBox();
-    const to = await page.locator('td[data-date="2025-03-20"] .fc-daygrid-day-frame').boundingBox();
-    const [answer] = await Promise.all([
-      page.waitForResponse((r) => r.request().method() === "PATCH"),
-      (async () => {
-        await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
-        await page.mouse.down();
-        await page.mouse.move(to.x + to.width / 2, to.y + to.height / 2, { steps: 12 });
-        await page.mouse.up();
-      })(),
-    ]);
+    const answer = await dragAndWait(page, page.locator(occurrence("2025-03-18")), () =>
+      middleOf(page.locator('td[data-date="2025-03-20"] .fc-daygrid-day-frame')),
+    );
     assert.equal(answer.status(), 200);
     assert.match(answer.url(), /\/occurrences\/2025-03-18$/);
     await page.locator(occurrence("2025-03-20")).waitFor();

@@ -119,3 +119,38 @@ export async function openEvent(page, day, title) {
     }
   }
 }
+
+/** Drags `item` (a locator) with the mouse, grabbed near its top, and drops it where
+ * `dropAt(grab)` says, given the point grabbed; answers the PATCH the drop sends. Like a click, a drag that starts or ends while
+ * the calendar redraws its events is dropped without a request: then drag again. The item is
+ * looked up anew each time, so a drag that did land is never repeated from the new place. */
+export async function dragAndWait(page, item, dropAt) {
+  for (let attempt = 1; ; attempt += 1) {
+    await item.waitFor({ state: "visible" });
+    const box = await item.boundingBox();
+    const grab = box && { x: box.x + box.width / 2, y: box.y + Math.min(box.height / 2, 8) };
+    const to = grab && (await dropAt(grab));
+    if (grab && to) {
+      const answer = page.waitForResponse((r) => r.request().method() === "PATCH", {
+        timeout: 5000,
+      });
+      await page.mouse.move(grab.x, grab.y);
+      await page.mouse.down();
+      await page.mouse.move(to.x, to.y, { steps: 12 });
+      await page.mouse.up();
+      try {
+        return await answer;
+      } catch (error) {
+        if (attempt === 3) throw error;
+      }
+    } else if (attempt === 3) {
+      throw new Error("the item to drag, or where to drop it, was not on the page");
+    }
+  }
+}
+
+/** The middle of what `locator` shows, for `dragAndWait`. */
+export async function middleOf(locator) {
+  const box = await locator.boundingBox();
+  return box && { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+}

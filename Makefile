@@ -114,7 +114,8 @@ deploy: install
 
 # build/STAGE/sam.json + deployment.zip: chalice package merged with tables, queue, mappings.
 package: install
-	$(PY) manage.py package --stage $(STAGE) --out build/$(STAGE)
+	$(PY) manage.py package --stage $(STAGE) --out build/$(STAGE) \
+		$(if $(KEEP_RETIRED_INDEXES),--keep-retired-indexes)
 
 # build/clients/csharp: the API's C# client (DepartmentCalendar.Client, net8.0) from its OpenAPI
 # document, by openapi-generator (the JAR in the openapi-generator-cli wheel) on the project's Java.

@@ -93,6 +93,16 @@ def _parser() -> argparse.ArgumentParser:
     package = commands.add_parser("package", help="build a stage's SAM template and zip")
     package.add_argument("--stage", required=True, choices=["dev", "prod"])
     package.add_argument("--out", type=Path, help="output folder (default: build/STAGE)")
+    package.add_argument(
+        "--keep-retired-indexes",
+        action="store_true",
+        help="keep the indexes this version replaced (the first update of an earlier stack)",
+    )
+    feed = commands.add_parser(
+        "feed-backfill",
+        help="list the last hour's changes in the department feed",
+    )
+    feed.add_argument("--stage", required=True, choices=["dev", "prod"])
     commands.add_parser("policies", help="regenerate .chalice/policy-*.json from the tables")
     backup = commands.add_parser("backup", help="back up a stage's tables (or --list backups)")
     backup.add_argument("--stage", required=True, choices=["dev", "prod"])
@@ -137,6 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "migrate": _migrate,
         "export": _export,
         "backup": _backup,
+        "feed-backfill": _feed_backfill,
         "deploy": _deployment,
         "package": _deployment,
         "policies": _deployment,
@@ -211,7 +222,11 @@ def _deployment(args: argparse.Namespace) -> int:
     elif args.command == "package":
         from ops.deploy.package import package
 
-        template = package(args.stage, args.out or Path("build") / args.stage)
+        template = package(
+            args.stage,
+            args.out or Path("build") / args.stage,
+            keep_retired=args.keep_retired_indexes,
+        )
         print(f"✓ {template} (and deployment.zip beside it)")
     else:
         from ops.deploy.write_policies import write_policies
@@ -232,6 +247,19 @@ def _backup(args: argparse.Namespace) -> int:
         list_backups(client, settings)
     else:
         create_backups(client, settings, args.stage)
+    return 0
+
+
+def _feed_backfill(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from chalicelib.dynamo import make_client
+    from ops.deploy.replaced import list_recent_changes_in_feed
+    from ops.deploy.stage import stage_settings
+
+    settings = stage_settings(args.stage)
+    listed = list_recent_changes_in_feed(make_client(settings), settings, datetime.now(UTC))
+    print(f"✓ {settings.audit_table}: 최근 변경 {listed}건을 부서 피드에 넣었습니다.")
     return 0
 
 

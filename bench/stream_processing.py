@@ -75,7 +75,7 @@ class NaiveHandler:
     def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
         from chalicelib.dynamo import to_item
         from chalicelib.streams.effects import effects_of
-        from chalicelib.tables import audit_date_key
+        from chalicelib.tables import audit_index_keys
 
         for record in event["Records"]:
             effects = effects_of(record, "event")
@@ -83,11 +83,14 @@ class NaiveHandler:
             if change is None:
                 continue
             if effects.audit is not None:
+                entry = effects.audit
                 audit = {
                     "entity_key": change.entity_key,
                     "change_key": change.change_key,
-                    "date": audit_date_key(change.at[:10], change.entity_key),
-                    **effects.audit.model_dump(),
+                    **audit_index_keys(
+                        change.entity_key, entry.at, entry.entity_type, entry.department_id
+                    ),
+                    **entry.model_dump(),
                 }
                 self._client.put_item(TableName=NAIVE_AUDIT_TABLE, Item=to_item(audit))
             if effects.notification is not None:

@@ -318,3 +318,16 @@ def _is_server_error(error: ClientError) -> bool:
     has already retried it; the client should too, later, rather than see a 500 of ours."""
     status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
     return int(status) >= 500
+
+
+def query_items(client: DynamoDBClient, params: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every item a Query matches, page after page, as plain values."""
+    request = dict(params)
+    while True:
+        with storage_errors():
+            response = client.query(**request)
+        for item in response.get("Items", []):
+            yield from_item(item)
+        if "LastEvaluatedKey" not in response:
+            return
+        request["ExclusiveStartKey"] = response["LastEvaluatedKey"]

@@ -6,6 +6,7 @@ request shape is what both boto3 and CloudFormation speak.
 """
 
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -46,6 +47,9 @@ class TableDefinition:
     shards: int = 1
     indexes: tuple[Index, ...] = field(default=())
     stream: bool = False
+    # Indexes an earlier version had and this one replaced: create-tables leaves them for the
+    # version still running, and a deploy deletes them once its code no longer reads them.
+    retired_indexes: tuple[Index, ...] = field(default=())
     # The app's function (app.py) that consumes the stream: what the deployment wires to it,
     # names its alarms after, and lists in the stage config.
     stream_handler: str | None = None
@@ -55,34 +59,36 @@ class TableDefinition:
     def key_schema(self) -> list[dict[str, str]]:
         return _key_schema(self.partition_key, self.sort_key)
 
-    def attribute_definitions(self) -> list[dict[str, str]]:
+    def attribute_definitions(self, indexes: Sequence[Index] | None = None) -> list[dict[str, str]]:
         names: list[str] = []
         for key in (self.partition_key, self.sort_key):
             if key is not None and key not in names:
                 names.append(key)
-        for index in self.indexes:
+        for index in self.indexes if indexes is None else indexes:
             for key in (index.partition_key, index.sort_key):
                 if key is not None and key not in names:
                     names.append(key)
         # Every key attribute of this project is a string.
         return [{"AttributeName": name, "AttributeType": "S"} for name in names]
 
-    def create_table_request(self) -> dict[str, Any]:
-        """The CreateTable parameters for a new, on-demand table."""
+    def create_table_request(self, *, with_retired: bool = False) -> dict[str, Any]:
+        """The CreateTable parameters for a new, on-demand table (with the retired indexes
+        too: what a template that upgrades an earlier version's stack declares)."""
+        indexes = [*self.indexes, *(self.retired_indexes if with_retired else ())]
         request: dict[str, Any] = {
             "TableName": self.name,
             "KeySchema": self.key_schema(),
-            "AttributeDefinitions": self.attribute_definitions(),
+            "AttributeDefinitions": self.attribute_definitions(indexes),
             "BillingMode": "PAY_PER_REQUEST",
         }
-        if self.indexes:
+        if indexes:
             request["GlobalSecondaryIndexes"] = [
                 {
                     "IndexName": index.name,
                     "KeySchema": index.key_schema(),
                     "Projection": {"ProjectionType": "ALL"},
                 }
-                for index in self.indexes
+                for index in indexes
             ]
         if self.stream:
             request["StreamSpecification"] = {
@@ -109,8 +115,16 @@ AUDIT_DATE_INDEX = "date-index"
 # takes the whole platform's writes (about 2 write units per entry, images included). Shard 0
 # keeps the plain date, so entries written before the spreading stay in the day's listing.
 AUDIT_DATE_SHARDS: Final = 32
-# A department's changes in the order they happened: what its change feed reads.
-AUDIT_DEPARTMENT_INDEX = "department-changes-index"
+# A department's event changes in the order they happened: what its change feed reads. Only
+# event entries carry its key, `feed_key`: the department's id spread over this many values by
+# event, as one value would take all of a busy department's changes.
+AUDIT_FEED_INDEX = "department-feed-index"
+FEED_SHARDS: Final = 4
+# What the feed read before: every change of a department, its own included, on the one value
+# `department_id`. Deleted by the deploy that brings the feed index.
+RETIRED_AUDIT_DEPARTMENT_INDEX: Final = Index(
+    "department-changes-index", partition_key="department_id", sort_key="change_key"
+)
 
 
 # A subscription (or configured channel) gets every notification of its department, and each
@@ -149,6 +163,23 @@ def audit_date_key(date: str, entity_key: str, shards: int = AUDIT_DATE_SHARDS) 
 def audit_date_keys(date: str, shards: int = AUDIT_DATE_SHARDS) -> list[str]:
     """Every `date` value one day's entries are filed under."""
     return spread_keys(date, shards)
+
+
+def audit_index_keys(
+    entity_key: str, at: str, entity_type: str, department_id: str | None
+) -> dict[str, str]:
+    """The attributes that list an audit entry of `entity_key` made `at`: under its day, and an
+    event's change also in its department's feed. The same for every change of one entity, so
+    a redelivered record rewrites the same item and one entity's changes stay in order."""
+    keys = {"date": audit_date_key(at[:10], entity_key)}
+    if entity_type == "event" and department_id:
+        keys["feed_key"] = spread_key(department_id, entity_key, FEED_SHARDS)
+    return keys
+
+
+def feed_keys(department_id: str) -> list[str]:
+    """Every `feed_key` value one department's event changes are listed under."""
+    return spread_keys(department_id, FEED_SHARDS)
 
 
 def delivery_partition(target: str, notification_key: str) -> str:
@@ -219,12 +250,14 @@ def table_definitions(settings: Settings) -> list[TableDefinition]:
                     shards=AUDIT_DATE_SHARDS,
                 ),
                 Index(
-                    AUDIT_DEPARTMENT_INDEX,
-                    partition_key="department_id",
+                    AUDIT_FEED_INDEX,
+                    partition_key="feed_key",
                     sort_key="change_key",
                     carries="department",
+                    shards=FEED_SHARDS,
                 ),
             ),
+            retired_indexes=(RETIRED_AUDIT_DEPARTMENT_INDEX,),
         ),
         # The department inbox: one notification per visible event change. Its stream feeds
         # the deliveries, so the audit never waits on a receiver.

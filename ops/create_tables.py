@@ -81,6 +81,42 @@ def ensure_table(
     report(f"✓ {name} 테이블이 이미 존재합니다: 스트림을 켰습니다 ({STREAM_VIEW_TYPE}).")
 
 
+def retire_indexes(
+    client: DynamoDBClient,
+    definitions: Iterable[TableDefinition],
+    report: Report = print,
+    *,
+    wait_seconds: float = 600,
+) -> None:
+    """Delete the indexes this version replaced, one at a time, from tables made before it.
+    Only once no running code reads them: a deploy calls this after the new functions are in."""
+    for definition in definitions:
+        for index in definition.retired_indexes:
+            table = _describe(client, definition.name)
+            present = {i["IndexName"] for i in (table or {}).get("GlobalSecondaryIndexes", [])}
+            if index.name not in present:
+                continue
+            client.update_table(
+                TableName=definition.name,
+                GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": index.name}}],
+            )
+            _wait_until_gone(client, definition.name, index.name, wait_seconds)
+            report(f"✓ {definition.name}: 더 쓰지 않는 인덱스 {index.name}을 지웠습니다.")
+
+
+def _wait_until_gone(client: DynamoDBClient, name: str, index: str, wait_seconds: float) -> None:
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.2
+    while True:
+        table = client.describe_table(TableName=name)["Table"]
+        if all(i["IndexName"] != index for i in table.get("GlobalSecondaryIndexes", [])):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{name}: index {index} is still being deleted")
+        time.sleep(delay)
+        delay = min(delay * 2, 1.0)
+
+
 def ensure_time_to_live(
     client: DynamoDBClient, name: str, attribute: str, report: Report = print
 ) -> None:

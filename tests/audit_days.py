@@ -5,7 +5,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib.dynamo import to_item
-from chalicelib.tables import audit_date_key
+from chalicelib.tables import audit_index_keys
 
 AUDIT = "events-audit"
 DAY = "2026-11-30"
@@ -46,7 +46,8 @@ def put_entry(
     item = {
         "entity_key": entity_key,
         "change_key": f"{at}#{sequence_number.zfill(40)}",
-        "date": date or audit_date_key(day, entity_key),
+        **audit_index_keys(entity_key, at, "event", "d"),
+        **({"date": date} if date else {}),
         "entity_type": "event",
         "entity_id": entity,
         "department_id": "d",

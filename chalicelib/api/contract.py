@@ -272,8 +272,8 @@ EVERY_RESPONSE_HEADERS = ("X-Request-Id",)
 # Why a status is answered, unless an operation says more precisely.
 STATUS_REASONS: Mapping[int, str] = {
     304: "Not modified since the ETag in If-None-Match: no body.",
-    410: "The sync token is too old (7 days) or of another department (`sync_token_expired`): "
-    "read everything again, without `since`.",
+    410: "The sync token is too old (7 days), of another department or from an earlier version "
+    "of the feed (`sync_token_expired`): read everything again, without `since`.",
     400: "Bad input: the body, a query parameter or a header is invalid (`invalid_request`, "
     "`validation_error`, `invalid_next_token`); `fields` names each one.",
     401: "The stage needs a signed-in caller and none was given (`unauthenticated`).",

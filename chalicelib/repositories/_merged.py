@@ -15,11 +15,9 @@ from typing import Any
 
 from chalicelib.dynamo import DynamoDBClient, from_item, storage_errors
 from chalicelib.pagination import decode_token, encode_token, invalid_token
+from chalicelib.repositories._common import each_in_parallel
 
 _TOKEN_KEYS = frozenset({"after", "tie", "done"})
-# The first round asks every shard for its share of the page and a little more, at once; a
-# shard whose share runs out is asked again for what the page may still need.
-_PARALLEL_QUERIES = 8
 
 
 @dataclass(frozen=True)
@@ -119,15 +117,9 @@ class _Reader:
             self.fetch(shard, limit)
 
     def fetch_all(self, shards: list[_Shard], per_shard: int) -> None:
-        if len(shards) <= 1:
-            for shard in shards:
-                self.fetch(shard, per_shard)
-            return
-        # Imported here: only the merged listings need threads, not every cold start.
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=min(_PARALLEL_QUERIES, len(shards))) as pool:
-            list(pool.map(lambda shard: self.fetch(shard, per_shard), shards))
+        """The first round: every shard asked for its share of the page and a little more, at
+        once; a shard whose share runs out is asked again for what the page may still need."""
+        each_in_parallel(lambda shard: self.fetch(shard, per_shard), shards)
 
     def fetch(self, shard: _Shard, limit: int) -> None:
         key = self._key

@@ -1,6 +1,10 @@
 """A department's change feed: the current state once, then only what changed since, from the
 audit log the stream handlers write (the sync-token pattern of Google Calendar and Graph).
 
+A department's event entries are listed under a few `feed_key` values (tables.FEED_SHARDS), so
+a busy department's changes do not all land on one index key; each read asks every one of them
+and puts the entries in `change_key` order.
+
 Audit entries sort by when DynamoDB made the change (`change_key`), but they are written by the
 stream handlers a moment later, and with several stream shards not necessarily in that order:
 an entry may land after a later one was already handed out. So each read looks back a window
@@ -20,10 +24,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.clock import epoch_timestamp, timestamp
-from chalicelib.dynamo import DynamoDBClient, from_item, storage_errors, to_item
+from chalicelib.dynamo import DynamoDBClient, query_items, to_item
 from chalicelib.errors import FieldProblem, InvalidRequest, SyncTokenExpired
 from chalicelib.models import Event, EventChange
-from chalicelib.tables import AUDIT_DEPARTMENT_INDEX
+from chalicelib.repositories._common import each_in_parallel
+from chalicelib.tables import AUDIT_FEED_INDEX, feed_keys
 
 # How late an audit entry may land and still be delivered; DynamoDB Local also rounds change
 # times down to the minute, which this covers.
@@ -38,7 +43,9 @@ MAX_REMEMBERED = 200
 _HASH_BYTES = 6
 # Tokens are checked, not secret: a forged one could only re-read changes its holder may read.
 _TOKEN_KEY = b"department-calendar change feed"
-_FORMAT = 1
+# 2: read from the feed index. A token of format 1 (the index keyed by department_id) may sit
+# before entries the feed index never got; its holder reads the events again (410).
+_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -78,25 +85,20 @@ class ChangeFeed:
         return _coalesced(fresh), self._token(_advanced(position, entries, delivered=fresh))
 
     def _entries(self, department_id: str, after: str) -> list[dict[str, Any]]:
-        """The department's event entries with change_key after `after`, oldest first (its
-        own entries, a rename say, are not part of its calendar)."""
+        """The department's event entries with change_key after `after`, oldest first."""
+        listed = each_in_parallel(
+            lambda key: self._entries_under(key, after), feed_keys(department_id)
+        )
+        return sorted((entry for entries in listed for entry in entries), key=_order)
+
+    def _entries_under(self, feed_key: str, after: str) -> list[dict[str, Any]]:
         params: dict[str, Any] = {
             "TableName": self._audit,
-            "IndexName": AUDIT_DEPARTMENT_INDEX,
-            "KeyConditionExpression": "department_id = :d AND change_key > :after",
-            "FilterExpression": "entity_type = :event",
-            "ExpressionAttributeValues": to_item(
-                {":d": department_id, ":after": after, ":event": "event"}
-            ),
+            "IndexName": AUDIT_FEED_INDEX,
+            "KeyConditionExpression": "feed_key = :key AND change_key > :after",
+            "ExpressionAttributeValues": to_item({":key": feed_key, ":after": after}),
         }
-        found: list[dict[str, Any]] = []
-        while True:
-            with storage_errors():
-                response = self._client.query(**params)
-            found += [from_item(item) for item in response.get("Items", [])]
-            if "LastEvaluatedKey" not in response:
-                return found
-            params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return list(query_items(self._client, params))
 
     def _token(self, position: _Position) -> str:
         payload = json.dumps(
@@ -128,13 +130,16 @@ class ChangeFeed:
                 frozenset(str(h) for h in data["s"]),
                 float(data["t"]),
             )
-            if data["f"] != _FORMAT:
-                raise ValueError("format")
+            token_format = data["f"]
         except (ValueError, KeyError, TypeError, binascii.Error, UnicodeError):
             raise InvalidRequest(
                 "since is not a sync_token this feed gave; start without it.",
                 fields=(FieldProblem("since", "is not a sync_token of this feed"),),
             ) from None
+        if token_format != _FORMAT:
+            raise SyncTokenExpired(
+                "This sync_token is from an earlier feed: read the events again."
+            )
         if position.department_id != department_id:
             raise SyncTokenExpired("This sync_token belongs to another department: start over.")
         if self._clock() - position.issued > TOKEN_LIFETIME.total_seconds():
@@ -179,6 +184,10 @@ def _coalesced(entries: list[dict[str, Any]]) -> list[EventChange]:
             event = Event.model_validate(entry["new_image"])
             changes.append(EventChange(type=kind, id=event_id, event=event))
     return changes
+
+
+def _order(entry: dict[str, Any]) -> tuple[str, str]:
+    return entry["change_key"], entry["entity_key"]
 
 
 def _short_hash(change_key: str) -> str:

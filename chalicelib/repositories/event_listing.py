@@ -14,7 +14,7 @@ from chalicelib.calendar.instances import (
     merge_page,
 )
 from chalicelib.calendar.schedule import FIRST, NEVER
-from chalicelib.dynamo import DynamoDBClient, from_item, storage_errors, to_item
+from chalicelib.dynamo import DynamoDBClient, query_items, to_item
 from chalicelib.errors import InvalidPageToken
 from chalicelib.formats import is_calendar_date
 from chalicelib.models import Event
@@ -141,7 +141,7 @@ class EventListing:
         }
         if start is not None:
             params["ExclusiveStartKey"] = to_item(start)
-        yield from self._query(params)
+        yield from query_items(self._client, params)
 
     def _spanning(self, department_id: str, window: Window, first: str) -> Iterator[dict[str, Any]]:
         """Multi-day and recurring events that start by the window's end and last into it."""
@@ -154,17 +154,7 @@ class EventListing:
                 {":d": department_id, ":last": window.last, ":first": first}
             ),
         }
-        yield from self._query(params)
-
-    def _query(self, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        while True:
-            with storage_errors():
-                response = self._client.query(**params)
-            for item in response.get("Items", []):
-                yield from_item(item)
-            if "LastEvaluatedKey" not in response:
-                return
-            params = {**params, "ExclusiveStartKey": response["LastEvaluatedKey"]}
+        yield from query_items(self._client, params)
 
 
 def _cursor(token: str, scope: str, window: Window) -> Key:

@@ -12,7 +12,7 @@ from chalicelib.clock import utc_now
 from chalicelib.dynamo import BATCH_WRITE_LIMIT, DynamoDBClient, batch_write, error_code, to_item
 from chalicelib.settings import Settings
 from chalicelib.streams.effects import Effects
-from chalicelib.tables import audit_date_key
+from chalicelib.tables import audit_index_keys
 
 
 class ChangeLog:
@@ -48,11 +48,14 @@ class ChangeLog:
             if effect.change is None:
                 continue
             if effect.audit is not None:
+                audit = effect.audit
                 item = {
                     "entity_key": effect.change.entity_key,
                     "change_key": effect.change.change_key,
-                    "date": audit_date_key(effect.change.at[:10], effect.change.entity_key),
-                    **effect.audit.model_dump(),
+                    **audit_index_keys(
+                        effect.change.entity_key, audit.at, audit.entity_type, audit.department_id
+                    ),
+                    **audit.model_dump(),
                 }
                 puts.append((index, self._audit, _within_item_limit(item)))
             if effect.notification is not None:

@@ -33,8 +33,10 @@ def table_logical_id(definition: TableDefinition) -> str:
     return "".join(part.capitalize() for part in definition.role.split("_")) + "Table"
 
 
-def table_resource(definition: TableDefinition, stage: str) -> dict[str, Any]:
-    properties = definition.create_table_request()
+def table_resource(
+    definition: TableDefinition, stage: str, *, keep_retired: bool = False
+) -> dict[str, Any]:
+    properties = definition.create_table_request(with_retired=keep_retired)
     if "StreamSpecification" in properties:  # CloudFormation takes only the view type
         properties["StreamSpecification"] = {
             "StreamViewType": properties["StreamSpecification"]["StreamViewType"]
@@ -55,10 +57,14 @@ def table_resource(definition: TableDefinition, stage: str) -> dict[str, Any]:
     }
 
 
-def merge_template(settings: Settings, stage: str) -> dict[str, Any]:
+def merge_template(settings: Settings, stage: str, *, keep_retired: bool = False) -> dict[str, Any]:
+    """`keep_retired`: the tables keep the indexes this version replaced. CloudFormation
+    creates or deletes one index per table and update, so a stack made from an earlier template
+    is updated with them kept first (adding the new ones), then without."""
     definitions = {d.role: d for d in table_definitions(settings)}
     resources: dict[str, Any] = {
-        table_logical_id(d): table_resource(d, stage) for d in definitions.values()
+        table_logical_id(d): table_resource(d, stage, keep_retired=keep_retired)
+        for d in definitions.values()
     }
     resources[QUEUE] = {
         "Type": "AWS::SQS::Queue",
@@ -166,13 +172,14 @@ def _camel(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
 
 
-def package(stage: str, out_dir: Path) -> Path:
+def package(stage: str, out_dir: Path, *, keep_retired: bool = False) -> Path:
     """Write out_dir/sam.json and out_dir/deployment.zip. Returns the template's path."""
     write_policies((stage,))
     settings = stage_settings(stage, load_config())
     out_dir.mkdir(parents=True, exist_ok=True)
     merge_path = out_dir / "merge-template.json"
-    merge_path.write_text(json.dumps(merge_template(settings, stage), indent=2), encoding="utf-8")
+    template = merge_template(settings, stage, keep_retired=keep_retired)
+    merge_path.write_text(json.dumps(template, indent=2), encoding="utf-8")
     chalice = shutil.which("chalice", path=str(Path(sys.executable).parent)) or "chalice"
     with package_inputs():
         subprocess.run(

@@ -1,15 +1,18 @@
-"""`make deploy STAGE=…`: tables, stream ARNs, `chalice deploy`, stream mapping settings."""
+"""`make deploy STAGE=…`: tables, stream ARNs, `chalice deploy`, stream mapping settings, then
+what this version replaced."""
 
 import os
 import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
 
 from chalicelib.dynamo import CLIENT_CONFIG, make_client
 from ops.deploy.package_inputs import package_inputs
+from ops.deploy.replaced import finish_replacements
 from ops.deploy.stage import PROJECT_DIR, load_config, stage_settings
 from ops.deploy.steps import (
     Report,
@@ -59,6 +62,7 @@ def deploy(
         return
     mappings = deployed_stream_mappings(stage, project_dir)
     configure_stream_mappings(lambda_client, mappings, queue_arn, report)
+    finish_replacements(dynamodb, settings, datetime.now(UTC), report)
     ensure_monitoring(
         cloudwatch, sns, settings, stage, report, alarm_email=os.environ.get("ALARM_EMAIL")
     )

@@ -8,7 +8,8 @@
     with what Chalice cannot set: ReportBatchItemFailures (without it Lambda ignores the
     handlers' batchItemFailures and drops failed records), bisect on error, bounded retries
     and record age, an encrypted SQS queue as the on-failure destination, and a
-    ParallelizationFactor (order is kept per item).
+    ParallelizationFactor (order is kept per item);
+(e) what this version replaced, finished off once its functions are in (ops/deploy/replaced.py).
 """
 
 import json

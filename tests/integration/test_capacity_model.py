@@ -17,7 +17,9 @@ from chalicelib.settings import get_settings
 from chalicelib.tables import (
     AUDIT_DATE_INDEX,
     AUDIT_DATE_SHARDS,
+    AUDIT_FEED_INDEX,
     DELIVERY_SHARDS,
+    FEED_SHARDS,
     table_definitions,
 )
 from tests.conftest import reset_caches
@@ -165,5 +167,23 @@ def test_the_busiest_subscriptions_deliveries_are_spread_under_the_write_limit(p
         rows_of(profile, Mix(10_000, departments=10_000, zipf=1.1, unsharded=True)),
         "deliveries",
         None,
+    )
+    assert unspread.data["write_peak"] > WRITE_LIMIT
+
+
+def test_the_busiest_departments_change_feed_is_spread_under_the_write_limit(profile):
+    # Given the mix: the busiest department makes 15% of all changes, each an audit entry of
+    # one or two write units on its change feed's index
+    rows = rows_of(profile, MIX)
+    row = key_row(rows, "audit", AUDIT_FEED_INDEX)
+    # Then, spread over the declared values, each takes less than 1,000 write units a second
+    assert row.data["shards"] == FEED_SHARDS == 4
+    assert 0 < row.data["write_peak"] < WRITE_LIMIT
+    assert row.verdict == "ok"
+    # While as one value, as the index keyed by department_id had it, it would be over
+    unspread = key_row(
+        rows_of(profile, Mix(10_000, departments=10_000, zipf=1.1, unsharded=True)),
+        "audit",
+        AUDIT_FEED_INDEX,
     )
     assert unspread.data["write_peak"] > WRITE_LIMIT

@@ -1,13 +1,19 @@
 """A department's change feed: the state, then exactly what changed since, kept from the audit
 log the stream handlers write (moto streams delivered through the registered handler)."""
 
-from datetime import UTC, datetime
+import base64
+import hashlib
+import hmac
+import json
+import time
 from typing import Any
 
 import pytest
 
+from chalicelib.clock import epoch_timestamp
 from chalicelib.context import get_context
 from chalicelib.repositories.change_feed import TOKEN_LIFETIME, ChangeFeed
+from chalicelib.tables import AUDIT_FEED_INDEX, FEED_SHARDS, audit_index_keys, feed_keys
 from tests.integration.streams import stream_records
 
 
@@ -134,12 +140,15 @@ def test_a_busy_department_keeps_the_token_small_and_still_misses_nothing_new(ap
     feed_ = ChangeFeed(tables, "events-audit", lambda: now[0])
 
     def entry(second: float, event_id: str) -> None:
-        at = datetime.fromtimestamp(second, UTC).isoformat(timespec="milliseconds")
+        at = epoch_timestamp(second)
+        entity_key = f"event#{department['id']}#{event_id}"
+        listed = audit_index_keys(entity_key, at, "event", department["id"])
         tables.put_item(
             TableName="events-audit",
             Item={
-                "entity_key": {"S": f"event#{department['id']}#{event_id}"},
-                "change_key": {"S": f"{at.replace('+00:00', 'Z')}#{event_id:0>40}"},
+                "entity_key": {"S": entity_key},
+                "change_key": {"S": f"{at}#{event_id:0>40}"},
+                **{name: {"S": value} for name, value in listed.items()},
                 "department_id": {"S": department["id"]},
                 "entity_type": {"S": "event"},
                 "entity_id": {"S": event_id},
@@ -158,3 +167,58 @@ def test_a_busy_department_keeps_the_token_small_and_still_misses_nothing_new(ap
     assert len(token) < 4 * 1024
     assert [c.id for c in changes] == ["9999"]
     assert feed_.changes_since(department["id"], next_token)[0] == []
+
+
+def test_a_busy_departments_changes_are_spread_over_its_feed_keys_and_read_back_in_order(
+    api, deliver, tables
+):
+    # Given a synced client of a department, and twelve events created and one renamed after
+    department = api.department(name="행사팀")
+    deliver()
+    token = feed(api, department["id"])["sync_token"]
+    created = [api.event(department["id"], title=f"행사 {n}") for n in range(12)]
+    api.patch(f"/api/events/{department['id']}/{created[0]['id']}", {"title": "행사 0 (변경)"})
+    assert api.patch(f"/api/departments/{department['id']}", {"name": "행사기획팀"}).status == 200
+    deliver()
+    # When the feed is read
+    changes = feed(api, department["id"], token)["changes"]
+    # Then every event's last change comes once, in the order they happened
+    assert [c["id"] for c in changes] == [e["id"] for e in created[1:]] + [created[0]["id"]]
+    assert changes[-1]["event"]["title"] == "행사 0 (변경)"
+    # And they were listed under more than one of the department's feed keys, each event's
+    # changes under one; the department's own change (the rename) under none
+    listed: dict[str, set[str]] = {}
+    for key in feed_keys(department["id"]):
+        for item in _feed_entries(tables, key):
+            listed.setdefault(item["entity_id"]["S"], set()).add(key)
+    assert set(listed) == {e["id"] for e in created}
+    assert all(len(keys) == 1 for keys in listed.values())
+    assert len(set().union(*listed.values())) > 1
+    assert len(feed_keys(department["id"])) == FEED_SHARDS
+
+
+def test_a_token_of_the_feed_before_its_keys_were_spread_is_410(api):
+    # Given a token the feed gave just now before its keys were spread (format 1), signed
+    department = api.department(name="옛팀")
+    now = time.time()
+    fields = {"d": department["id"], "a": epoch_timestamp(now), "l": "", "s": [], "t": int(now)}
+    payload = json.dumps({"f": 1, **fields}, separators=(",", ":")).encode()
+    mac = hmac.new(b"department-calendar change feed", payload, hashlib.sha256).digest()[:8]
+    token = _b64(payload) + "." + _b64(mac)
+    # When it is used, then its holder is told to read the events again
+    reply = api.get(f"/api/departments/{department['id']}/changes?since={token}")
+    assert reply.status == 410
+    assert reply.error_code == "sync_token_expired"
+
+
+def _feed_entries(tables, feed_key: str) -> list[dict[str, Any]]:
+    return tables.query(
+        TableName="events-audit",
+        IndexName=AUDIT_FEED_INDEX,
+        KeyConditionExpression="feed_key = :key",
+        ExpressionAttributeValues={":key": {"S": feed_key}},
+    )["Items"]
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")

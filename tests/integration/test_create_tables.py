@@ -1,12 +1,13 @@
 """create-tables: creates what is missing, adopts what exists, waits for CREATING tables."""
 
+import dataclasses
 from typing import Any
 
 import pytest
 
 from chalicelib.settings import get_settings
 from chalicelib.tables import table_definitions
-from ops.create_tables import TableMismatch, ensure_tables
+from ops.create_tables import TableMismatch, ensure_tables, retire_indexes
 
 
 def names() -> list[str]:
@@ -148,6 +149,37 @@ def test_a_table_made_before_an_index_existed_gets_the_index_added(dynamodb):
     ]
     # And a second run has nothing to add
     assert not [line for line in run(dynamodb) if "인덱스" in line]
+
+
+def test_an_index_this_version_replaced_stays_until_retired_then_goes(dynamodb):
+    # Given the audit table as an earlier version made it: its feed read department_id
+    (audit,) = [d for d in table_definitions(get_settings()) if d.role == "audit"]
+    earlier = dataclasses.replace(
+        audit, indexes=(audit.indexes[0], *audit.retired_indexes), retired_indexes=()
+    )
+    dynamodb.create_table(**earlier.create_table_request())
+    # When create-tables adopts it, the feed index is added and the old one kept for the
+    # version still running
+    lines = run(dynamodb)
+    assert "✓ events-audit: 인덱스 department-feed-index을 추가했습니다." in lines
+    assert audit_indexes(dynamodb) == {
+        "date-index",
+        "department-changes-index",
+        "department-feed-index",
+    }
+    # Then retiring deletes the old one, says so, and a second run has nothing to do
+    retired: list[str] = []
+    retire_indexes(dynamodb, table_definitions(get_settings()), retired.append)
+    assert retired == ["✓ events-audit: 더 쓰지 않는 인덱스 department-changes-index을 지웠습니다."]
+    assert audit_indexes(dynamodb) == {"date-index", "department-feed-index"}
+    again: list[str] = []
+    retire_indexes(dynamodb, table_definitions(get_settings()), again.append)
+    assert again == []
+
+
+def audit_indexes(client: Any) -> set[str]:
+    table = client.describe_table(TableName="events-audit")["Table"]
+    return {i["IndexName"] for i in table["GlobalSecondaryIndexes"]}
 
 
 class CreatingFirst:

@@ -56,6 +56,10 @@ EVENT_UPDATE = "event: update"
 EVENT_DELETE = "event: delete"
 AUDIT_READ = "audit: read"
 NOTIFICATIONS_READ = "notifications: read"
+# A calendar page polls its department's change feed once a second. Each poll reads back the
+# entries of the look-back window its token remembers, so in a busy department (more changes in
+# the window than a token remembers) a poll with nothing new still reads that many entries.
+FEED_POLL_BUSY = "feed: poll, busy department, nothing new"
 
 SEEDED_EVENTS = 60  # more than a page of 50, so a listing reads a full page
 PAGE = 50
@@ -494,7 +498,24 @@ def _script(run: _Run, receiver_url: str, app: "Context") -> list[OperationCost]
     measure(
         NOTIFICATIONS_READ, "GET", f"/api/departments/{department['id']}/notifications?limit={PAGE}"
     )
+    measure(FEED_POLL_BUSY, "GET", _busy_feed(run, department["id"], seeded))
     return measured
+
+
+def _busy_feed(run: _Run, department_id: str, seeded: list[dict[str, Any]]) -> str:
+    """The address of a poll of the department's feed by a client that has read everything,
+    after as many changes as a token remembers."""
+    from chalicelib.repositories.change_feed import MAX_REMEMBERED
+
+    feed = f"/api/departments/{department_id}/changes"
+    token = run.api.call("GET", feed)[1]["sync_token"]
+    for n in range(MAX_REMEMBERED):
+        event = seeded[n % len(seeded)]
+        run.api.call("PATCH", f"/api/events/{department_id}/{event['id']}", {"title": f"회의 {n}"})
+    run.settle()
+    caught_up = run.api.call("GET", f"{feed}?since={token}")[1]
+    assert len(caught_up["changes"]) == len(seeded), "every changed event once"
+    return f"{feed}?since={caught_up['sync_token']}"
 
 
 def _spread(

@@ -28,7 +28,7 @@ from bench.capacity import (
     monthly_cost,
     stream_loads,
 )
-from bench.capacity_profile import OperationCost, Profile, SpreadSeen
+from bench.capacity_profile import FEED_POLL_BUSY, OperationCost, Profile, SpreadSeen
 from bench.report import Row
 from chalicelib.tables import TableDefinition
 
@@ -167,6 +167,31 @@ def holds_row(loads: Sequence[KeyLoad], mix: Mix) -> Row:
             "changes_per_second": changes,
             "first": None if first is None else {"table": first.table, "index": first.index},
         },
+    )
+
+
+def feed_row(profile: Profile) -> Row:
+    """How many calendar pages of one busy department can stay open (each polls its change feed
+    once a second) before the busiest value of the feed index passes its read limit. Not part
+    of the mix: a busy department's poll costs what its look-back window holds, whoever reads."""
+    from chalicelib.repositories.change_feed import MAX_REMEMBERED
+    from chalicelib.tables import AUDIT_FEED_INDEX
+
+    per_value: dict[str, float] = {}
+    for charge in profile.operation(FEED_POLL_BUSY).all_charges():
+        if charge.kind == "read" and charge.index == AUDIT_FEED_INDEX and charge.key is not None:
+            per_value[charge.key] = per_value.get(charge.key, 0.0) + charge.units
+    busiest = max(per_value.values())
+    pages = READ_LIMIT / busiest
+    return Row(
+        SECTION,
+        "change feed: open pages of one busy department",
+        f"{_n(pages)} pages polling once a second",
+        note=f"with more than {MAX_REMEMBERED} changes in its look-back window, every poll reads "
+        f"{MAX_REMEMBERED} entries again, even with nothing new: {_n(sum(per_value.values()))} "
+        f"read units over {len(per_value)} values, {busiest:.1f} on the busiest "
+        f"(<= {_n(READ_LIMIT)} R/s)",
+        data={"pages": pages, "units_per_value": per_value},
     )
 
 
@@ -330,6 +355,7 @@ def capacity_rows(profile: Profile, options: Options) -> list[Row]:
         _mix_row(mix),
         *key_rows(loads),
         holds_row(loads, mix),
+        feed_row(profile),
         *lambda_rows(mix, streams, options.lambdas),
         *cost_rows(cost, options.prices),
     ]

@@ -10,9 +10,10 @@ import pytest
 from moto import mock_aws
 
 from bench.capacity import Mix, Options, department_share, key_loads
-from bench.capacity_profile import EVENT_CREATE, Profile, measure_profile
+from bench.capacity_profile import EVENT_CREATE, FEED_POLL_BUSY, Profile, measure_profile
 from bench.capacity_report import capacity_rows
 from bench.report import Row
+from chalicelib.repositories.change_feed import MAX_REMEMBERED
 from chalicelib.settings import get_settings
 from chalicelib.tables import (
     AUDIT_DATE_INDEX,
@@ -187,3 +188,23 @@ def test_the_busiest_departments_change_feed_is_spread_under_the_write_limit(pro
         AUDIT_FEED_INDEX,
     )
     assert unspread.data["write_peak"] > WRITE_LIMIT
+
+
+def test_a_busy_departments_feed_poll_reads_its_window_again_and_bounds_its_open_pages(profile):
+    # Given a department with more changes in the feed's look-back window than a token
+    # remembers, and a client that has read them all
+    poll = profile.operation(FEED_POLL_BUSY)
+    reads = [c for c in poll.all_charges() if c.kind == "read"]
+    # When it polls and nothing is new, then it still asks every feed value and reads the
+    # remembered entries again: each over 1 KB, so at least half a unit per 4 KB of them
+    assert {c.index for c in reads} == {AUDIT_FEED_INDEX}
+    assert len({c.key for c in reads}) == FEED_SHARDS
+    assert sum(c.units for c in reads) >= MAX_REMEMBERED * 1 / 4 * 0.5
+    # And the model says how many pages polling once a second fit under the read limit of
+    # the busiest value
+    per_value: dict[str, float] = {}
+    for charge in reads:
+        per_value[charge.key] = per_value.get(charge.key, 0.0) + charge.units
+    (row,) = [r for r in rows_of(profile, MIX) if r.measure.startswith("change feed:")]
+    assert row.data["pages"] == pytest.approx(READ_LIMIT / max(per_value.values()))
+    assert 0 < row.data["pages"] < READ_LIMIT

@@ -100,21 +100,10 @@ def retire_indexes(
                 TableName=definition.name,
                 GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": index.name}}],
             )
-            _wait_until_gone(client, definition.name, index.name, wait_seconds)
+            # A deleted index reports DELETING until it is gone: waiting for every index to
+            # be ACTIVE waits for that.
+            wait_until_active(client, definition.name, wait_seconds)
             report(f"✓ {definition.name}: 더 쓰지 않는 인덱스 {index.name}을 지웠습니다.")
-
-
-def _wait_until_gone(client: DynamoDBClient, name: str, index: str, wait_seconds: float) -> None:
-    deadline = time.monotonic() + wait_seconds
-    delay = 0.2
-    while True:
-        table = client.describe_table(TableName=name)["Table"]
-        if all(i["IndexName"] != index for i in table.get("GlobalSecondaryIndexes", [])):
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{name}: index {index} is still being deleted")
-        time.sleep(delay)
-        delay = min(delay * 2, 1.0)
 
 
 def ensure_time_to_live(

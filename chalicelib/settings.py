@@ -39,6 +39,7 @@ class Settings:
     departments_table: str = field(metadata=_env("DEPARTMENTS_TABLE"))
     events_table: str = field(metadata=_env("EVENTS_TABLE"))
     department_names_table: str = field(metadata=_env("DEPARTMENT_NAMES_TABLE"))
+    counters_table: str = field(metadata=_env("COUNTERS_TABLE"))
     audit_table: str = field(metadata=_env("AUDIT_TABLE"))
     notifications_table: str = field(metadata=_env("NOTIFICATIONS_TABLE"))
     deliveries_table: str = field(metadata=_env("DELIVERIES_TABLE"))
@@ -123,6 +124,7 @@ class Settings:
             departments_table=departments,
             events_table=events,
             department_names_table=read("department_names_table") or "departments-names",
+            counters_table=read("counters_table") or "events-counters",
             audit_table=read("audit_table") or "events-audit",
             notifications_table=notifications,
             deliveries_table=read("deliveries_table") or "events-deliveries",

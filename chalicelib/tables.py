@@ -141,6 +141,12 @@ DELIVERIES_DUE_INDEX = "due-index"
 DUE_SHARDS: Final = 32
 
 
+# Each event create and delete moves its department's event counter in its transaction (two
+# write units). The counter is spread over this many items by event (repositories/
+# event_counter.py); events counted before the spreading stay on the department item.
+COUNTER_SHARDS: Final = 4
+
+
 def spread_key(value: str, by: str, shards: int) -> str:
     """`value` as one of `shards` partition key values, chosen by `by`: the same `by` always
     lands on the same one (a rewrite finds its item). Shard 0 is `value` itself, so what was
@@ -199,7 +205,8 @@ def table_definitions(settings: Settings) -> list[TableDefinition]:
             role="departments",
             name=settings.departments_table,
             partition_key="id",
-            # The department's item: every event create and delete moves its event counter.
+            # The department's item: its renames, and the event counter of events made before
+            # the counter was spread (the counters table has the others').
             carries="department",
             indexes=(Index(DEPARTMENT_NAME_INDEX, partition_key="name"),),
             stream=True,
@@ -233,6 +240,15 @@ def table_definitions(settings: Settings) -> list[TableDefinition]:
             role="department_names",
             name=settings.department_names_table,
             partition_key="name_key",
+        ),
+        # A department's event counter, spread: `<department id>`, `<id>#1` … by event. Each
+        # item exists exactly while its department does, from its first event on.
+        TableDefinition(
+            role="counters",
+            name=settings.counters_table,
+            partition_key="counter_key",
+            carries="department",
+            shards=COUNTER_SHARDS,
         ),
         # One entry per change, keyed by the stream record, so a redelivered record rewrites
         # the same item. `change_key` sorts by time, then sequence number.

@@ -3,8 +3,10 @@
 Invariants kept here, in DynamoDB itself rather than by checking first:
 - a department's normalised name is claimed by one item in the names table, written in the
   same transaction as the department, so two departments can never share a name;
-- `event_count` on the department moves in the same transaction as each event create/delete,
-  so a department with events cannot be deleted (unless cascading) even under concurrency.
+- the department's event counter (repositories/event_counter.py) moves in the same
+  transaction as each event create/delete, and the delete removes the department on condition
+  that every part of it counts nothing, so a department with events cannot be deleted (unless
+  cascading) even under concurrency.
 """
 
 import hashlib
@@ -45,9 +47,10 @@ from chalicelib.repositories._common import (
     version_guard,
     with_guard,
 )
+from chalicelib.repositories.event_counter import COUNTED_IN, EventCounter, counted_in
 from chalicelib.repositories.idempotency import Created, IdempotencyRecords, IdempotentRequest
 from chalicelib.settings import Settings
-from chalicelib.tables import EVENT_DATE_INDEX
+from chalicelib.tables import COUNTER_SHARDS, EVENT_DATE_INDEX
 
 _FEED_TOKEN_BYTES = 24
 _PAGE_SCOPE = "departments"
@@ -57,13 +60,13 @@ _SOME_SCOPE = "departments-of-caller"
 _OPTIMISTIC_ATTEMPTS = 5
 _CASCADE_ATTEMPTS = 25
 # A transaction holds at most 25 items on every DynamoDB implementation we run against
-# (AWS allows 100): one for the department counter, the rest events.
-_CASCADE_CHUNK = 24
+# (AWS allows 100): the counter's items (the department's own and each spread one), the rest
+# events.
+_CASCADE_CHUNK = 25 - (COUNTER_SHARDS + 1)
 # Where the items that callers explain stand in each transaction; an old name's release, when
 # there is one, comes after them.
 _CREATE_NAME = 0
 _RENAME_DEPARTMENT, _RENAME_NEW_NAME = 0, 1
-_DELETE_DEPARTMENT = 0
 
 
 class DepartmentRepository:
@@ -79,6 +82,7 @@ class DepartmentRepository:
         self._events = settings.events_table
         self._clock = clock
         self._idempotency = IdempotencyRecords(client, settings.idempotency_table)
+        self._counter = EventCounter(client, settings)
 
     def create(
         self, data: DepartmentCreate, actor: str, request: IdempotentRequest | None = None
@@ -242,26 +246,38 @@ class DepartmentRepository:
             # Checked on every read: the writes below are guarded by the version read here, so
             # a change in between is read again and refused here.
             _check_version(department_id, current, expected_version)
-            if current.get("event_count", 0) > 0:
+            if self._has_events(department_id, current):
                 if not cascade:
                     raise DepartmentHasEvents(department_id)
                 if self._delete_events(department_id, actor):
                     continue
             elif self._stamp(department_id, current, actor):
                 delete = {"TableName": self._table, "Key": _key(department_id)}
-                items = [{"Delete": {**delete, **_unchanged_and_empty(current)}}]
+                items = [
+                    {"Delete": {**delete, **_unchanged_and_empty(current)}},
+                    *self._counter.removals(department_id),
+                ]
+                release_at = len(items)
                 if current["name"] != claimed_by_another:
                     items.append(self.release_name(current["name"], department_id))
                 with storage_errors():
                     codes = transact_write(self._client, items)
                 if codes is None:
                     return
-                if _DELETE_DEPARTMENT not in failed_conditions(codes):
+                if failed_conditions(codes) == {release_at}:
                     # Only the name's release was refused: see release_name.
                     claimed_by_another = current["name"]
                 # Otherwise it changed or gained events since it was read: read it again.
             failed_attempts += 1
         raise ConcurrentModification(f"Department '{department_id}'")
+
+    def _has_events(self, department_id: str, current: dict[str, Any]) -> bool:
+        """Whether any part of the department's event counter counts events: its own (events
+        made before the counter was spread) or one of its counter items (read consistently)."""
+        if int(current.get("event_count", 0)) > 0:
+            return True
+        with storage_errors():
+            return any(count > 0 for count in self._counter.counts(department_id).values())
 
     def _stamp(self, department_id: str, current: dict[str, Any], actor: str) -> bool:
         """Record the deleter on the department (see deletion_stamp). False if it changed
@@ -283,10 +299,12 @@ class DepartmentRepository:
                 IndexName=EVENT_DATE_INDEX,
                 KeyConditionExpression="department_id = :d",
                 ExpressionAttributeValues={":d": {"S": department_id}},
-                ProjectionExpression="id",
+                ProjectionExpression="id, #c",
+                ExpressionAttributeNames={"#c": COUNTED_IN},
                 Limit=_CASCADE_CHUNK,
             )
-        ids = [item["id"]["S"] for item in response.get("Items", [])]
+        found = {item["id"]: counted_in(item) for item in map(from_item, response.get("Items", []))}
+        ids = list(found)
         if not ids:
             # The counter says events exist but the index does not show them yet (index
             # updates lag the table by a moment): give it that moment before reading again.
@@ -309,19 +327,11 @@ class DepartmentRepository:
                 }
                 for event_id in ids
             ]
-            counter = {
-                "Update": {
-                    "TableName": self._table,
-                    "Key": _key(department_id),
-                    "UpdateExpression": "ADD event_count :minus",
-                    "ConditionExpression": "attribute_exists(id)",
-                    "ExpressionAttributeValues": {":minus": to_value(-len(ids))},
-                }
-            }
+            counters = self._counter.moves(department_id, (found[i] for i in ids))
             # Cancelled, whichever item was refused, the caller reads the department again:
-            # gone (the counter's condition), a 404; or another writer removed one of these
+            # gone (the counters' condition), a 404; or another writer removed one of these
             # events first, and it carries on with what is left.
-            return transact_write(self._client, [counter, *deletes]) is None
+            return transact_write(self._client, [*counters, *deletes]) is None
 
     def _stamp_events(self, department_id: str, ids: list[str], actor: str) -> list[str]:
         """Stamp the deleter on these events (one transaction); returns those that exist."""

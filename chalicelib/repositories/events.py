@@ -42,12 +42,14 @@ from chalicelib.repositories._common import (
     version_guard,
     with_guard,
 )
+from chalicelib.repositories.event_counter import COUNTED_IN, EventCounter, counted_in
 from chalicelib.repositories.event_listing import EventListing
 from chalicelib.repositories.idempotency import Created, IdempotencyRecords, IdempotentRequest
 from chalicelib.settings import Settings
 
 # Where the create's department counter and the delete's event stand in their transactions.
 _CREATE_COUNTER = 0
+_OCCURRENCE_COUNTER = 2
 _DELETE_EVENT = 0
 # Kept on events that last past their start date, for the sparse span index.
 SPAN_ATTRIBUTES = ("span_department", "span_until")
@@ -59,9 +61,9 @@ class EventRepository:
     def __init__(self, client: DynamoDBClient, settings: Settings, clock: Clock = utc_now) -> None:
         self._client = client
         self._table = settings.events_table
-        self._departments = settings.departments_table
         self._clock = clock
         self._idempotency = IdempotencyRecords(client, settings.idempotency_table)
+        self._counter = EventCounter(client, settings)
         self.listing = EventListing(client, settings.events_table)
 
     def create(
@@ -74,10 +76,13 @@ class EventRepository:
         now = self._clock()
         schedule = checked(Schedule.of(data.model_dump()))
         timed_reminders(data.reminders, schedule)
+        event_id = new_id()
+        counted = self._counter.item_for(department_id, event_id)
         item = stored_event(
             {
-                "id": new_id(),
+                "id": event_id,
                 "department_id": department_id,
+                COUNTED_IN: counted,
                 "title": data.title,
                 "time": data.time,
                 "description": data.description,
@@ -94,15 +99,15 @@ class EventRepository:
         answer = EventAnswer.model_validate(
             {**item, "conflicts": self._conflicts(department_id, schedule, str(item["id"]))}
         )
-        outcome = self._idempotency.create(
-            [
-                # The department must exist, and its event counter moves with this create.
-                self._count_events(department_id, +1),
-                _put(self._table, item, condition("attribute_not_exists(id)")),
-            ],
-            answer,
-            request,
-        )
+        items = [
+            # The department must exist (its counter item stands for it), and the counter
+            # moves with this create.
+            self._counter.move(department_id, counted, +1),
+            _put(self._table, item, condition("attribute_not_exists(id)")),
+        ]
+        outcome = self._idempotency.create(items, answer, request)
+        if isinstance(outcome, list) and self._first_of_its_counter(outcome, counted, answer):
+            outcome = self._idempotency.create(items, answer, request)
         if isinstance(outcome, list):
             raise _why_create_refused(failed_conditions(outcome), answer)
         return outcome
@@ -143,11 +148,12 @@ class EventRepository:
         stamp = with_guard(deletion_stamp(actor, self._clock()), version_guard(expected_version))
         with storage_errors():
             try:
-                self._client.update_item(**key, **stamp)
+                stamped = self._client.update_item(**key, **stamp, ReturnValues="ALL_NEW")
             except self._client.exceptions.ConditionalCheckFailedException:
                 raise self._why_refused(department_id, event_id) from None
+            counted = counted_in(from_item(stamped["Attributes"]))
             codes = transact_write(
-                self._client, [{"Delete": delete}, self._count_events(department_id, -1)]
+                self._client, [{"Delete": delete}, self._counter.move(department_id, counted, -1)]
             )
             if codes is None:
                 return
@@ -192,6 +198,8 @@ class EventRepository:
                 for name in ("series_id", "occurrence_date"):
                     fresh.pop(name, None)
             changed = changed_event(fresh, data.changes(), now=now, actor=actor)
+            # A new event: counted on its own counter item, not the series'.
+            counted = changed[COUNTED_IN] = self._counter.item_for(department_id, changed["id"])
             answer = self._answer(changed, None)
             if following:
                 ending = changed_event(series, _ending_part(series, day), now=now, actor=actor)
@@ -201,12 +209,16 @@ class EventRepository:
             items = [
                 series_write,
                 _put(self._table, changed, condition("attribute_not_exists(id)")),
-                self._count_events(department_id, +1),
+                self._counter.move(department_id, counted, +1),
             ]
             with storage_errors():
                 codes = transact_write(self._client, items)
             if codes is None:
                 return answer
+            if _OCCURRENCE_COUNTER in failed_conditions(codes):
+                if not self._open_counter(department_id, counted):
+                    raise DepartmentNotFound(department_id)
+                continue
             if expected_version is not None:
                 raise self._why_refused(department_id, series_id)
         raise ConcurrentModification(f"Event '{series_id}'")
@@ -243,12 +255,15 @@ class EventRepository:
                 key = _key(department_id, override_id)
                 with storage_errors():
                     try:
-                        self._client.update_item(TableName=self._table, Key=key, **stamp)
+                        stamped = self._client.update_item(
+                            TableName=self._table, Key=key, **stamp, ReturnValues="ALL_NEW"
+                        )
                     except self._client.exceptions.ConditionalCheckFailedException:
                         pass  # already deleted on its own
                     else:
+                        counted = counted_in(from_item(stamped["Attributes"]))
                         items.append({"Delete": {"TableName": self._table, "Key": key}})
-                        items.append(self._count_events(department_id, -1))
+                        items.append(self._counter.move(department_id, counted, -1))
             with storage_errors():
                 codes = transact_write(self._client, items)
             if codes is None:
@@ -341,15 +356,16 @@ class EventRepository:
         version = int(from_item(response["Item"]).get("version", 0))
         return VersionMismatch(f"Event '{event_id}'", version)
 
-    def _count_events(self, department_id: str, delta: int) -> dict[str, Any]:
-        return {
-            "Update": {
-                "TableName": self._departments,
-                "Key": {"id": {"S": department_id}},
-                "UpdateExpression": "ADD event_count :delta",
-                **condition("attribute_exists(id)", values={":delta": delta}),
-            }
-        }
+    def _first_of_its_counter(self, codes: list[str], counted: str, event: Event) -> bool:
+        """A create refused by its counter item alone, whose department exists: the item was
+        not made yet (a department's first events on it), and is now. True: create again."""
+        if _CREATE_COUNTER not in failed_conditions(codes):
+            return False
+        return self._open_counter(event.department_id, counted)
+
+    def _open_counter(self, department_id: str, counted: str) -> bool:
+        with storage_errors():
+            return self._counter.open(department_id, counted)
 
 
 def _why_create_refused(failed: frozenset[int], event: Event) -> Exception:

@@ -17,5 +17,6 @@ def check_tables(client: DynamoDBClient, settings: Settings) -> None:
                     "Keys": [{"id": {"S": _PROBE}, "department_id": {"S": _PROBE}}]
                 },
                 settings.department_names_table: {"Keys": [{"name_key": {"S": _PROBE}}]},
+                settings.counters_table: {"Keys": [{"counter_key": {"S": _PROBE}}]},
             }
         )

@@ -19,6 +19,8 @@ BOOKKEEPING = HOUSEKEEPING | {
     "created_by",
     "span_department",
     "span_until",
+    # The counter item that counts the event (repositories/event_counter.py).
+    "counted_in",
 }
 
 UNKNOWN_ACTOR = "unknown"

@@ -79,7 +79,8 @@ def _tracing(enabled: bool) -> list[dict[str, Any]]:
 def api_policy(settings: Settings, *, tracing: bool = False) -> dict[str, Any]:
     tables = {d.role: d for d in table_definitions(settings)}
     writable = [
-        tables[role] for role in ("departments", "events", "department_names", "subscriptions")
+        tables[role]
+        for role in ("departments", "events", "department_names", "counters", "subscriptions")
     ]
     readable = [tables[role] for role in ("audit", "notifications", "deliveries")]
     write_resources = []

@@ -2,9 +2,14 @@
 
 Verification and counting read back only what proves the run's work, not every attribute:
 per department, the keys and stamps (version, updated_at) of its events on the date index,
-which is also the department's event count. Every write sets a new stamp, so a stamp that
-matches is the run's own write; whatever the index does not show (it lags the table for a
+and which counter item counts each (`counted_in`). Every write sets a new stamp, so a stamp
+that matches is the run's own write; whatever the index does not show (it lags the table for a
 moment on DynamoDB) is confirmed with consistent reads of those keys alone.
+
+The migration's events name no counter item: they are counted on the department item's own
+`event_count`, which the run sets to the department's events that name none. Events created
+through the API are counted on their counter items (repositories/event_counter.py) and stay
+there, an overwritten one too: it keeps its `counted_in`.
 """
 
 import sys
@@ -20,6 +25,7 @@ from botocore.exceptions import ClientError
 from chalicelib.clock import utc_now
 from chalicelib.dynamo import DynamoDBClient, error_code
 from chalicelib.models import department_name_key
+from chalicelib.repositories.event_counter import COUNTED_IN, counted_in
 from chalicelib.repositories.events import stored_event
 from chalicelib.settings import Settings
 from chalicelib.tables import table_definitions
@@ -45,6 +51,9 @@ Out = Callable[[str], None]
 
 # What a write changes on every event it writes: read back, they show whose write is there.
 STAMP = ("version", "updated_at")
+# What an overwrite keeps of the event it replaces: when and by whom it was created, its
+# version (to bump it) and the counter item that counts it.
+KEPT_ON_OVERWRITE = ("version", "created_at", "created_by", COUNTED_IN)
 
 
 @dataclass
@@ -126,7 +135,8 @@ def migrate(
 
 @dataclass
 class _Counted:
-    """A department's events as the verification found them."""
+    """A department's events as the verification found them, those its own `event_count`
+    counts: the ones that name no counter item."""
 
     events: int  # all of them, the file's and any others
     from_files: int  # the files' events among them
@@ -228,7 +238,7 @@ class _Run:
             if self._empty(self.settings.events_table)
             else self._existing_events(
                 [(r.id, r.department_id) for r in placed],
-                attributes=["version", "created_at", "created_by"] if self.overwrite else [],
+                attributes=list(KEPT_ON_OVERWRITE) if self.overwrite else [],
             )
         )
         items: dict[tuple[str, str], dict[str, Any]] = {}
@@ -258,7 +268,8 @@ class _Run:
     ) -> dict[str, _Counted]:
         """Check that what the files hold is in the tables: departments and name claims whole,
         events by key and stamp (see the module's docstring). Returns, per department with
-        events in the files, how many events the table holds for it."""
+        events in the files, how many events the table holds for it that its own counter
+        counts (those naming no counter item)."""
         self.out("🔍 마이그레이션 검증 중...")
         rejected = {(r.kind, r.where) for r in self.outcome.rejects}
         expected_departments = [
@@ -303,10 +314,15 @@ class _Run:
         from_files = Counter(
             event.department_id
             for event in expected_events
-            if (event.id, event.department_id) in stored_events[event.department_id]
+            if _counted_on_department(
+                stored_events[event.department_id].get((event.id, event.department_id))
+            )
         )
         return {
-            department_id: _Counted(len(found), from_files[department_id])
+            department_id: _Counted(
+                sum(1 for event in found.values() if _counted_on_department(event)),
+                from_files[department_id],
+            )
             for department_id, found in stored_events.items()
         }
 
@@ -314,10 +330,11 @@ class _Run:
         self, expected: list[EventRow], written: dict[EventKey, dict[str, Any]]
     ) -> dict[str, dict[EventKey, dict[str, Any]]]:
         """Per department with events in the files: every event of it in the table, by key,
-        with its stamp. Read from the date index, then the keys it does not show as this run
-        left them confirmed with consistent reads (the table wins)."""
+        with its stamp and `counted_in`. Read from the date index, then the keys it does not
+        show as this run left them confirmed with consistent reads (the table wins)."""
+        read_back = (*STAMP, COUNTED_IN)
         found = self.store.events_by_department(
-            sorted({event.department_id for event in expected}), STAMP
+            sorted({event.department_id for event in expected}), read_back
         )
         doubtful = [
             key
@@ -326,7 +343,7 @@ class _Run:
             or (key in written and _stamp_of(written[key]) != _stamp_of(found[key[1]][key]))
         ]
         if doubtful:
-            confirmed = self._existing_events(doubtful, attributes=list(STAMP))
+            confirmed = self._existing_events(doubtful, attributes=list(read_back))
             for key in doubtful:
                 if key in confirmed:
                     found[key[1]][key] = confirmed[key]
@@ -335,17 +352,20 @@ class _Run:
         return found
 
     def recount(self, counts: dict[str, _Counted]) -> None:
-        """Each department with events in the files gets its counter set to the events the
-        verification found for it, unless the counter already says so (a rerun writes
-        nothing). Also right after an earlier, interrupted run, whose count may never have
-        happened. If the counter moved since this run read it (an event created or deleted
-        through the API meanwhile), that department is counted again on the table."""
+        """Each department with events in the files gets its own counter set to the events
+        the verification found for it that name no counter item, unless the counter already
+        says so (a rerun writes nothing). Also right after an earlier, interrupted run, whose
+        count may never have happened. If the counter moved since this run read it (one of
+        those events deleted through the API meanwhile), that department is counted again on
+        the table."""
 
         def settle(department_id: str) -> None:
             counted = counts[department_id]
             before = self.counters.get(department_id)
-            if before == counted.events:
-                return
+            # Equal to the counter as read is not enough: an event deleted through the API since
+            # the read moved the counter, and this run's new events can make up the difference.
+            if before == counted.events and self.store.event_count(department_id) == before:
+                return  # a rerun writes nothing
             if not self.store.set_event_count(department_id, counted.events, before):
                 self.store.recount_events(department_id, at_least=counted.from_files)
 
@@ -377,6 +397,7 @@ class _Run:
                 "reminders": None if row.reminders is None else list(row.reminders),
                 **dict(row.occurrence),
                 **self._stamps(row.created_at, row.history, current),
+                **_counter_of(current),
             },
             row.schedule,
         )
@@ -489,6 +510,19 @@ def _other(owner: str | None, department_id: str) -> str | None:
 
 def _stamp_of(item: dict[str, Any]) -> dict[str, Any]:
     return {name: item.get(name) for name in STAMP}
+
+
+def _counter_of(current: dict[str, Any] | None) -> dict[str, Any]:
+    """What an overwrite carries over of the counter item counting the event it replaces: an
+    event created through the API stays counted there (its delete moves that item)."""
+    counted = None if current is None else counted_in(current)
+    return {} if counted is None else {COUNTED_IN: counted}
+
+
+def _counted_on_department(event: dict[str, Any] | None) -> bool:
+    """A stored event the department item's own counter counts: there, and naming no counter
+    item."""
+    return event is not None and counted_in(event) is None
 
 
 def _tally_line(outcome: Outcome, kind: str, out: Out, dry_run: bool) -> None:

@@ -5,8 +5,8 @@ for), events are written with BatchWriteItem (25 a request), a few requests at a
 unprocessed keys and items and throttling are retried with jittered exponential backoff, so a
 throttled table slows the run down and never drops an item. Departments go one transaction
 each, because each claims its name in the same uniqueness table the API uses. What a
-department's events look like after the run is read per department from the date index, key
-and stamps only: one range read instead of a lookup per event.
+department's events look like after the run is read per department from the date index, key,
+stamps and counter item only: one range read instead of a lookup per event.
 """
 
 import random
@@ -30,6 +30,7 @@ from chalicelib.dynamo import (
 from chalicelib.errors import StorageUnavailable
 from chalicelib.models import department_name_key
 from chalicelib.repositories.departments import DepartmentRepository
+from chalicelib.repositories.event_counter import COUNTED_IN
 from chalicelib.settings import Settings
 from chalicelib.tables import EVENT_DATE_INDEX
 
@@ -206,8 +207,8 @@ class MigrationStore:
         if existing is None:
             put["ConditionExpression"] = "attribute_not_exists(id)"
         else:
-            # The event counter moves without the version: guard it too, or an event created
-            # through the API meanwhile would be lost from it.
+            # The event counter moves without the version: guard it too, or the delete of one
+            # of the events it counts, through the API meanwhile, would be lost from it.
             put["ConditionExpression"] = "#version = :version AND " + (
                 "event_count = :count"
                 if "event_count" in existing
@@ -256,10 +257,22 @@ class MigrationStore:
                 self._pause(attempt)
         raise MigrationError("departments: 쓰기가 계속 제한되었습니다 (throttling)")
 
+    def event_count(self, department_id: str) -> int | None:
+        """The department item's own event counter as stored now, read consistently (None:
+        no counter yet, or no department)."""
+        item = self._client.get_item(
+            TableName=self.settings.departments_table,
+            Key={"id": {"S": department_id}},
+            ProjectionExpression="event_count",
+            ConsistentRead=True,
+        ).get("Item", {})
+        return None if "event_count" not in item else int(item["event_count"]["N"])
+
     def recount_events(self, department_id: str, at_least: int, wait_seconds: float = 60) -> int:
-        """Set the department's event counter (see repositories/departments.py) to the number
-        of its events. Counted on the date index, which lags the table for a moment: wait
-        until it shows at least the `at_least` events this run knows are there."""
+        """Set the department item's own event counter (see repositories/event_counter.py) to
+        the number of its events that name no counter item (the others are counted on their
+        items). Counted on the date index, which lags the table for a moment: wait until it
+        shows at least the `at_least` such events this run knows are there."""
         deadline = time.monotonic() + wait_seconds
         while True:
             before = self._client.get_item(
@@ -282,11 +295,15 @@ class MigrationStore:
                 return count
 
     def _count_events(self, department_id: str) -> int:
+        """The department's events on the date index that name no counter item: what its own
+        counter counts."""
         count = 0
         params: dict[str, Any] = {
             "TableName": self.settings.events_table,
             "IndexName": EVENT_DATE_INDEX,
             "KeyConditionExpression": "department_id = :d",
+            "FilterExpression": "attribute_not_exists(#counted)",
+            "ExpressionAttributeNames": {"#counted": COUNTED_IN},
             "ExpressionAttributeValues": {":d": {"S": department_id}},
             "Select": "COUNT",
         }

@@ -18,6 +18,7 @@ from botocore.stub import Stubber
 
 from chalicelib.context import get_context
 from chalicelib.models import department_name_key
+from tests.event_counts import counted_events
 
 KEY = {"Idempotency-Key": "0f6c2a1e-3b4d-4c5e-8f70-9a1b2c3d4e5f"}
 OTHER_TOOL_ID = "7b1e9c52-0d3a-4f6e-9a28-5c4b3d2e1f00"
@@ -53,11 +54,6 @@ def put_first(tables: Any, table: str) -> Callable[[list[dict[str, Any]]], None]
 
 def count(tables: Any, table: str) -> int:
     return int(tables.scan(TableName=table, Select="COUNT")["Count"])
-
-
-def event_count(tables: Any, department_id: str) -> str:
-    item = tables.get_item(TableName="departments", Key={"id": {"S": department_id}})["Item"]
-    return str(item["event_count"]["N"])
 
 
 def name_owner(tables: Any, name: str) -> str | None:
@@ -99,13 +95,13 @@ def test_an_event_create_whose_new_id_was_taken_meanwhile_is_409_not_an_unknown_
     # and the counter did not move for an event this create did not write
     assert reply.status == 409, reply.body
     assert reply.error_code == "concurrent_modification"
-    assert event_count(tables, department["id"]) == "0"
+    assert counted_events(tables, department["id"]) == 0
     assert count(tables, "events-idempotency") == 0
     # And the retry, with the same key if it had one, gets a new id and creates the event
     again = api.post(path, body, headers=headers)
     assert again.status == 201
     assert "Idempotent-Replayed" not in again.headers
-    assert event_count(tables, department["id"]) == "1"
+    assert counted_events(tables, department["id"]) == 1
 
 
 def test_an_event_create_in_a_missing_department_is_still_404(api, tables):

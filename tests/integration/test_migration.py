@@ -8,10 +8,13 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from chalicelib.models import EventCreate
+from chalicelib.repositories.events import EventRepository
 from chalicelib.settings import get_settings
 from ops.export import read_json_lines
 from ops.migration.legacy import LegacyFileError
 from ops.migration.run import Outcome, migrate
+from tests.event_counts import counter_items
 
 DEPARTMENTS = [
     {
@@ -568,9 +571,17 @@ def test_verification_catches_items_that_did_not_land(dynamodb, files):
 
 
 def counter(client: Any, department_id: str) -> str | None:
+    """The department item's own count: of its events that name no counter item."""
     stored = item(client, "departments", id=department_id)
     assert stored is not None
     return stored.get("event_count", {}).get("N")
+
+
+def counted_in(client: Any, event_id: str, department_id: str) -> str | None:
+    """The counter item the stored event names (None: it is counted on its department)."""
+    stored = item(client, "events", id=event_id, department_id=department_id)
+    assert stored is not None
+    return stored.get("counted_in", {}).get("S")
 
 
 def test_counters_are_set_right_after_an_earlier_run_that_stopped_before_counting(
@@ -590,59 +601,110 @@ def test_counters_are_set_right_after_an_earlier_run_that_stopped_before_countin
     )
     # When the migration runs again
     outcome, _ = run(dynamodb, *files)
-    # Then the counter holds every event of the department: the file's and the API's
+    # Then the department's own counter holds the file's events, and the API's is still
+    # counted on its counter item alone
     assert outcome.exit_code == 0
-    assert (counter(dynamodb, "dept-dev"), counter(dynamodb, "dept-mkt")) == ("2", "1")
+    assert (counter(dynamodb, "dept-dev"), counter(dynamodb, "dept-mkt")) == ("1", "1")
+    assert sum(counter_items(dynamodb, "dept-dev").values()) == 1
 
 
-class CreatesDuringVerification:
-    """The real (moto) client, except that the verification's first read of the date index
-    finds an event created through the API a moment before (the API moves the counter with
-    it, in one transaction)."""
+def test_events_migrated_beside_an_api_event_are_counted_apart_from_it_and_overwrite_keeps_it_there(
+    dynamodb, files, tmp_path, api_on
+):
+    # Given a department that already has an event created through the API
+    run(dynamodb, files[0], None)
+    api = api_on()
+    made = api.post("/api/events/dept-dev", {"event_date": "2024-03-01", "title": "API 일정"})
+    assert made.status == 201
+    api_event = made.json["id"]
+    its_item = counted_in(dynamodb, api_event, "dept-dev")
+    assert its_item is not None
+    # When the files migrate more events into it
+    more = [
+        EVENTS[0],
+        {"id": "ev-3", "department_id": "dept-dev", "event_date": "2024-04-01", "title": "워크숍"},
+    ]
+    outcome, _ = run(dynamodb, None, write(tmp_path / "more.json", more))
+    # Then the department item counts the migrated events only, and the counter item still
+    # counts the API's
+    assert (outcome.exit_code, outcome.events.migrated) == (0, 2)
+    assert counter(dynamodb, "dept-dev") == "2"
+    assert counter_items(dynamodb, "dept-dev") == {its_item: 1}
+    # When a file overwrites the API's event
+    rewritten = [
+        {"id": api_event, "department_id": "dept-dev", "event_date": "2024-03-02", "title": "새"}
+    ]
+    outcome, _ = run(dynamodb, None, write(tmp_path / "over.json", rewritten), overwrite=True)
+    # Then it is rewritten and keeps naming its counter item, which still counts it
+    assert outcome.exit_code == 0
+    assert api.get(f"/api/events/dept-dev/{api_event}").json["title"] == "새"
+    assert counted_in(dynamodb, api_event, "dept-dev") == its_item
+    assert counter(dynamodb, "dept-dev") == "2"
+    assert counter_items(dynamodb, "dept-dev") == {its_item: 1}
+    # And once every event is deleted through the API, the department can be deleted plainly
+    for event_id in (api_event, "ev-1", "ev-3"):
+        assert api.delete(f"/api/events/dept-dev/{event_id}").status == 204
+    assert api.delete("/api/departments/dept-dev").status == 204
 
-    def __init__(self, client: Any) -> None:
+
+class ChangesDuringVerification:
+    """The real (moto) client, except that just before the verification's first read of the
+    date index, `change` runs through the API's own repository (which moves the counter the
+    event is counted on in the same transaction)."""
+
+    def __init__(self, client: Any, change: Any) -> None:
         self._client = client
-        self.created = False
+        self._change = change
+        self.changed_in: str | None = None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)
 
     def query(self, **params: Any) -> dict[str, Any]:
-        if not self.created:
-            self.created = True
-            department = params["ExpressionAttributeValues"][":d"]
-            self._client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": "events",
-                            "Item": {
-                                "id": {"S": "made-by-api"},
-                                "department_id": department,
-                                "event_date": {"S": "2024-06-01"},
-                                "title": {"S": "API 일정"},
-                            },
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": "departments",
-                            "Key": {"id": department},
-                            "UpdateExpression": "ADD event_count :one",
-                            "ExpressionAttributeValues": {":one": {"N": "1"}},
-                        }
-                    },
-                ]
-            )
+        if self.changed_in is None:
+            self.changed_in = params["ExpressionAttributeValues"][":d"]["S"]
+            self._change(EventRepository(self._client, get_settings()), self.changed_in)
         return dict(self._client.query(**params))
 
 
-def test_an_event_created_through_the_api_during_the_run_is_counted(dynamodb, files):
-    client = CreatesDuringVerification(dynamodb)
+def create_one(events: EventRepository, department_id: str) -> None:
+    data = EventCreate.model_validate({"event_date": "2024-06-01", "title": "API 일정"})
+    events.create(department_id, data, actor="api")
+
+
+def test_an_event_created_through_the_api_during_the_run_is_counted_on_its_counter_item(
+    dynamodb, files
+):
+    # Given an event created through the API while the run verifies
+    client = ChangesDuringVerification(dynamodb, create_one)
+    # When the files migrate
     outcome, _ = run(client, *files)
+    # Then each department item counts the file's events, and the API's event is counted on
+    # its counter item
     assert outcome.exit_code == 0
-    assert client.created
-    assert (counter(dynamodb, "dept-dev"), counter(dynamodb, "dept-mkt")) == ("2", "1")
+    assert client.changed_in is not None
+    assert (counter(dynamodb, "dept-dev"), counter(dynamodb, "dept-mkt")) == ("1", "1")
+    assert sum(counter_items(dynamodb, client.changed_in).values()) == 1
+
+
+def test_an_event_deleted_through_the_api_during_the_run_is_counted_out(dynamodb, files, tmp_path):
+    # Given a department with a migrated event and one created through the API, and the
+    # migrated one deleted through the API while a second run verifies its new event
+    run(dynamodb, *files)
+    create_one(EventRepository(dynamodb, get_settings()), "dept-dev")
+    client = ChangesDuringVerification(
+        dynamodb,
+        lambda events, department_id: events.delete(department_id, "ev-1", actor="api"),
+    )
+    more = [{"id": "ev-3", "department_id": "dept-dev", "event_date": "2024-04-01", "title": "x"}]
+    # When the second file migrates
+    outcome, _ = run(client, None, write(tmp_path / "more.json", more))
+    # Then the department item counts what is left of the migrated events (the new one), not
+    # the API's, which its counter item still counts
+    assert outcome.exit_code == 0
+    assert item(dynamodb, "events", id="ev-1", department_id="dept-dev") is None
+    assert counter(dynamodb, "dept-dev") == "1"
+    assert sum(counter_items(dynamodb, "dept-dev").values()) == 1
 
 
 class LaggingIndex:

@@ -12,6 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from chalicelib.context import get_context
+from tests.event_counts import COUNTERS, counted_events
 
 KEY = {"Idempotency-Key": "5d0b3a8e-7c1f-4e2a-9b6d-0f1e2d3c4b5a"}
 THROTTLED = ["ThrottlingError", "ProvisionedThroughputExceeded"]
@@ -60,11 +61,6 @@ def count(tables: Any, table: str) -> int:
     return int(tables.scan(TableName=table, Select="COUNT")["Count"])
 
 
-def event_count(tables: Any, department_id: str) -> str:
-    item = tables.get_item(TableName="departments", Key={"id": {"S": department_id}})["Item"]
-    return str(item["event_count"]["N"])
-
-
 @pytest.mark.parametrize("code", THROTTLED)
 @pytest.mark.parametrize("headers", [{}, KEY], ids=["no key", "with a key"])
 def test_a_throttled_department_create_is_503_not_a_taken_name(
@@ -91,7 +87,7 @@ def test_a_throttled_event_create_is_503_not_an_unknown_department(
 ):
     # Given a department whose counter DynamoDB throttles
     department = api.department()
-    throttle(monkeypatch, "departments", code)
+    throttle(monkeypatch, COUNTERS, code)
     # When an event is created in it
     reply = api.post(
         f"/api/events/{department['id']}",
@@ -101,7 +97,7 @@ def test_a_throttled_event_create_is_503_not_an_unknown_department(
     # Then it is a 503 (a 404 would tell the client the department does not exist)
     assert_busy(reply)
     assert count(tables, "events") == 0
-    assert event_count(tables, department["id"]) == "0"
+    assert counted_events(tables, department["id"]) == 0
 
 
 @pytest.mark.parametrize("code", THROTTLED)
@@ -112,17 +108,17 @@ def test_a_throttled_event_delete_is_503_and_leaves_event_and_counter_together(
     department = api.department()
     event = api.event(department["id"])
     path = f"/api/events/{department['id']}/{event['id']}"
-    throttle(monkeypatch, "departments", code)
+    throttle(monkeypatch, COUNTERS, code)
     # When the event is deleted
     reply = api.delete(path)
     # Then it is a 503, and the event is still there, still counted
     assert_busy(reply)
     assert api.get(path).status == 200
-    assert event_count(tables, department["id"]) == "1"
+    assert counted_events(tables, department["id"]) == 1
     # And the retry deletes it and moves the counter, so the department can go
     monkeypatch.undo()
     assert api.delete(path).status == 204
-    assert event_count(tables, department["id"]) == "0"
+    assert counted_events(tables, department["id"]) == 0
     assert api.delete(f"/api/departments/{department['id']}").status == 204
 
 

@@ -68,20 +68,10 @@ if _origins:
 app.register_middleware(authorize(app), "http")
 
 
-@app.on_dynamodb_record(stream_arn=_settings.events_stream_arn, batch_size=100)
-def on_event_change(event: DynamoDBEvent) -> dict[str, Any]:
-    from chalicelib.streams.handlers import process_changes
-
-    return process_changes("event", event.to_dict())
-
-
-@app.on_dynamodb_record(stream_arn=_settings.departments_stream_arn, batch_size=100)
-def on_department_change(event: DynamoDBEvent) -> dict[str, Any]:
-    from chalicelib.streams.handlers import process_changes
-
-    return process_changes("department", event.to_dict())
-
-
+# The functions that read the inbox come first: `chalice deploy` updates functions in the
+# order they are declared here, and a previous version reading an inbox item of this one's
+# (spread, tables.inbox_item) would take its partition for the department.
+#
 # Notifications go out from the inbox's own stream, apart from the audit: a slow receiver
 # holds up no audit entry.
 @app.on_dynamodb_record(stream_arn=_settings.notifications_stream_arn, batch_size=25)
@@ -97,6 +87,21 @@ def deliver_due(event: CloudWatchEvent) -> None:
     from chalicelib.delivery.handlers import deliver_due as sweep
 
     sweep()
+
+
+# The inbox's writer, after its readers (above).
+@app.on_dynamodb_record(stream_arn=_settings.events_stream_arn, batch_size=100)
+def on_event_change(event: DynamoDBEvent) -> dict[str, Any]:
+    from chalicelib.streams.handlers import process_changes
+
+    return process_changes("event", event.to_dict())
+
+
+@app.on_dynamodb_record(stream_arn=_settings.departments_stream_arn, batch_size=100)
+def on_department_change(event: DynamoDBEvent) -> dict[str, Any]:
+    from chalicelib.streams.handlers import process_changes
+
+    return process_changes("department", event.to_dict())
 
 
 # Each reminder once, in the inbox, when its moment comes (chalicelib/delivery/reminders.py).

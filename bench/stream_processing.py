@@ -75,7 +75,7 @@ class NaiveHandler:
     def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
         from chalicelib.dynamo import to_item
         from chalicelib.streams.effects import effects_of
-        from chalicelib.tables import audit_index_keys
+        from chalicelib.tables import audit_index_keys, inbox_item
 
         for record in event["Records"]:
             effects = effects_of(record, "event")
@@ -98,7 +98,8 @@ class NaiveHandler:
                     "change_key": change.change_key,
                     **effects.notification.model_dump(),
                 }
-                self._client.put_item(TableName=NAIVE_INBOX_TABLE, Item=to_item(notification))
+                item = inbox_item(notification)
+                self._client.put_item(TableName=NAIVE_INBOX_TABLE, Item=to_item(item))
         return {"batchItemFailures": []}
 
 

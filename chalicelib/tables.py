@@ -6,7 +6,7 @@ request shape is what both boto3 and CloudFormation speak.
 """
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -147,6 +147,15 @@ DUE_SHARDS: Final = 32
 COUNTER_SHARDS: Final = 4
 
 
+# A department's inbox takes one notification per visible change of its events: those are
+# spread over this many `department_id` values by notification (shard 0 keeps the plain id, so
+# what was kept before is where readers look). Reminders, digests and notices are few, and are
+# put once under a key of their own: they stay on the plain id, where a second put of the same
+# one, by any version, finds it.
+INBOX_SHARDS: Final = 4
+INBOX_SPREAD_KINDS: Final = frozenset({"created", "updated", "cancelled"})
+
+
 def spread_key(value: str, by: str, shards: int) -> str:
     """`value` as one of `shards` partition key values, chosen by `by`: the same `by` always
     lands on the same one (a rewrite finds its item). Shard 0 is `value` itself, so what was
@@ -186,6 +195,36 @@ def audit_index_keys(
 def feed_keys(department_id: str) -> list[str]:
     """Every `feed_key` value one department's event changes are listed under."""
     return spread_keys(department_id, FEED_SHARDS)
+
+
+def inbox_partition(department_id: str, notification_key: str, kind: str) -> str:
+    """The `department_id` value (the inbox's partition key) a notification is kept under."""
+    if kind not in INBOX_SPREAD_KINDS:
+        return department_id
+    return spread_key(department_id, notification_key, INBOX_SHARDS)
+
+
+def inbox_partitions(department_id: str) -> list[str]:
+    """Every `department_id` value one department's inbox is kept under."""
+    return spread_keys(department_id, INBOX_SHARDS)
+
+
+def inbox_item(notification: Mapping[str, Any]) -> dict[str, Any]:
+    """A notification (its `department_id` the department's, its `change_key` set) as the inbox
+    keeps it: under its partition, with the department's own id in `department`."""
+    department_id = str(notification["department_id"])
+    partition = inbox_partition(
+        department_id, str(notification["change_key"]), str(notification["kind"])
+    )
+    return {**notification, "department_id": partition, "department": department_id}
+
+
+def notification_of(item: Mapping[str, Any]) -> dict[str, Any]:
+    """The notification an inbox item holds, its `department_id` the department's again (an
+    item kept before the spreading has no `department`: its partition is the department)."""
+    notification = {name: value for name, value in item.items() if name != "department"}
+    notification["department_id"] = item.get("department") or item["department_id"]
+    return notification
 
 
 def delivery_partition(target: str, notification_key: str) -> str:
@@ -275,14 +314,16 @@ def table_definitions(settings: Settings) -> list[TableDefinition]:
             ),
             retired_indexes=(RETIRED_AUDIT_DEPARTMENT_INDEX,),
         ),
-        # The department inbox: one notification per visible event change. Its stream feeds
-        # the deliveries, so the audit never waits on a receiver.
+        # The department inbox: one notification per visible event change, spread by
+        # notification (inbox_item). Its stream feeds the deliveries, so the audit never waits
+        # on a receiver.
         TableDefinition(
             role="notifications",
             name=settings.notifications_table,
             partition_key="department_id",
             sort_key="change_key",
             carries="department",
+            shards=INBOX_SHARDS,
             stream=True,
             stream_handler="on_notification",
         ),

@@ -93,7 +93,9 @@ class Dispatcher:
             if not self._log.claim(delivery, now):
                 continue  # another sweeper took it
             target = self._target_of(delivery)
-            notification = self._inbox.get(delivery.department_id, delivery.notification_key)
+            notification = self._inbox.get(
+                delivery.department_id, delivery.notification_key, delivery.kind
+            )
             if target is None or notification is None:
                 gone = "the subscription" if target is None else "the notification"
                 self._log.give_up(delivery, f"{gone} no longer exists or is paused", now)
@@ -109,7 +111,9 @@ class Dispatcher:
         # from the inbox, as written (stream images differ between DynamoDB implementations:
         # DynamoDB Local leaves the type off an empty map).
         image = record.get("dynamodb", {}).get("NewImage", {})
-        department_id = _text(image, "department_id")
+        # The department's own id; `department_id` is the inbox's partition, the same id only
+        # on notifications kept before the inbox was spread (tables.inbox_item).
+        department_id = _text(image, "department") or _text(image, "department_id")
         change_key = _text(image, "change_key")
         kind = _text(image, "kind")
         if kind not in _SENDABLE or not department_id or not change_key:
@@ -117,7 +121,7 @@ class Dispatcher:
         targets = [t for t in self._targets(department_id) if t.wants(kind)]
         if not targets:
             return []
-        notification = self._inbox.get(department_id, change_key)
+        notification = self._inbox.get(department_id, change_key, kind)
         if notification is None:
             return []  # removed from the inbox since: nothing left to announce
         now = self._now()

@@ -5,7 +5,12 @@ from chalicelib.models import AuditEntry, Notification
 from chalicelib.repositories._common import query_page
 from chalicelib.repositories._merged import MergedKey, merged_page
 from chalicelib.settings import Settings
-from chalicelib.tables import AUDIT_DATE_INDEX, audit_date_keys
+from chalicelib.tables import (
+    AUDIT_DATE_INDEX,
+    audit_date_keys,
+    inbox_partitions,
+    notification_of,
+)
 
 
 class ChangeRepository:
@@ -46,17 +51,24 @@ class ChangeRepository:
     def notifications(
         self, department_id: str, limit: int, next_token: str | None
     ) -> tuple[list[Notification], str | None]:
-        items, token = query_page(
-            self._client,
+        """The department's inbox, newest first: spread over several `department_id` values,
+        read together as one."""
+        inbox = MergedKey(
             table=self._inbox,
             index=None,
-            partition=("department_id", department_id),
-            key_names=("department_id", "change_key"),
-            scope=f"inbox|{department_id}",
+            partition_key="department_id",
+            values=inbox_partitions(department_id),
+            sort_key="change_key",
+            tie_key="department_id",
+        )
+        items, token = merged_page(
+            self._client,
+            inbox,
+            scope=f"inbox-spread|{department_id}",
             limit=limit,
             next_token=next_token,
         )
-        return [Notification.model_validate(item) for item in items], token
+        return [Notification.model_validate(notification_of(item)) for item in items], token
 
     def _history(
         self, entity_key: str, limit: int, next_token: str | None

@@ -31,6 +31,9 @@ from chalicelib.tables import (
     DUE_SHARDS,
     delivery_partition,
     delivery_partitions,
+    inbox_item,
+    inbox_partition,
+    notification_of,
 )
 
 KEPT_FOR = timedelta(days=30)
@@ -254,14 +257,22 @@ class Inbox:
         self._client = client
         self._table = settings.notifications_table
 
-    def get(self, department_id: str, notification_key: str) -> dict[str, Any] | None:
+    def get(self, department_id: str, notification_key: str, kind: str) -> dict[str, Any] | None:
         """The notification, read consistently: it was written a moment ago (its own stream
         record is what asks), and an eventually consistent read could miss it, which would
-        count as removed and leave it unsent."""
+        count as removed and leave it unsent. One kept before the inbox was spread is under
+        the plain department id, read second (only a delivery retried since then asks)."""
+        partition = inbox_partition(department_id, notification_key, kind)
+        item = self._read(partition, notification_key)
+        if item is None and partition != department_id:
+            item = self._read(department_id, notification_key)
+        return None if item is None else notification_of(item)
+
+    def _read(self, partition: str, notification_key: str) -> dict[str, Any] | None:
         with storage_errors():
             response = self._client.get_item(
                 TableName=self._table,
-                Key=to_item({"department_id": department_id, "change_key": notification_key}),
+                Key=to_item({"department_id": partition, "change_key": notification_key}),
                 ConsistentRead=True,
             )
         item = response.get("Item")
@@ -273,7 +284,7 @@ class Inbox:
         with _unless_condition_fails() as written:
             self._client.put_item(
                 TableName=self._table,
-                Item=to_item(item),
+                Item=to_item(inbox_item(item)),
                 ConditionExpression="attribute_not_exists(change_key)",
             )
         return written()
@@ -302,4 +313,4 @@ class Inbox:
             "sequence_number": "",
         }
         with storage_errors():
-            self._client.put_item(TableName=self._table, Item=to_item(item))
+            self._client.put_item(TableName=self._table, Item=to_item(inbox_item(item)))

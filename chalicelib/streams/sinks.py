@@ -12,7 +12,7 @@ from chalicelib.clock import utc_now
 from chalicelib.dynamo import BATCH_WRITE_LIMIT, DynamoDBClient, batch_write, error_code, to_item
 from chalicelib.settings import Settings
 from chalicelib.streams.effects import Effects
-from chalicelib.tables import audit_index_keys
+from chalicelib.tables import audit_index_keys, inbox_item
 
 
 class ChangeLog:
@@ -59,8 +59,11 @@ class ChangeLog:
                 }
                 puts.append((index, self._audit, _within_item_limit(item)))
             if effect.notification is not None:
-                item = {"change_key": effect.change.change_key, **effect.notification.model_dump()}
-                puts.append((index, self._inbox, item))
+                notification = {
+                    "change_key": effect.change.change_key,
+                    **effect.notification.model_dump(),
+                }
+                puts.append((index, self._inbox, inbox_item(notification)))
         for start in range(0, len(puts), BATCH_WRITE_LIMIT):
             chunk = puts[start : start + BATCH_WRITE_LIMIT]
             if not self._write_chunk(chunk):

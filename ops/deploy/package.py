@@ -29,6 +29,13 @@ from ops.gateway import gateway_responses
 QUEUE = "StreamFailureQueue"
 
 
+# The functions that read the department inbox, updated before the one that writes it: a
+# previous version reading an item of this one's (spread, tables.inbox_item) would take its
+# partition for the department.
+INBOX_READERS = ("on_notification", "deliver_due")
+INBOX_WRITER = "on_event_change"
+
+
 def table_logical_id(definition: TableDefinition) -> str:
     return "".join(part.capitalize() for part in definition.role.split("_")) + "Table"
 
@@ -94,6 +101,9 @@ def merge_template(settings: Settings, stage: str, *, keep_retired: bool = False
                 }
             }
         }
+    # CloudFormation updates resources that depend on nothing side by side: the inbox's writer
+    # waits for its readers, as `chalice deploy` has it by their order in app.py.
+    resources[_camel(INBOX_WRITER)]["DependsOn"] = [_camel(name) for name in INBOX_READERS]
     resources.update(monitoring_resources(settings, stage))
     # In the API definition, not as AWS::ApiGateway::GatewayResponse resources: the stage only
     # serves what a deployment took along, and SAM deploys when the definition changes, so

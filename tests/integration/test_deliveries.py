@@ -15,9 +15,10 @@ from standardwebhooks.webhooks import Webhook as Verifier
 from chalicelib import context
 from chalicelib.clock import timestamp
 from chalicelib.delivery.dispatcher import Dispatcher
-from chalicelib.dynamo import to_item
+from chalicelib.dynamo import from_item, to_item
 from chalicelib.repositories.deliveries import DeliveryLog, Inbox, Outcome
 from chalicelib.repositories.subscriptions import SubscriptionRepository
+from chalicelib.tables import inbox_partition
 from chalicelib.webhooks.signing import new_secret
 from tests.conftest import reset_caches
 from tests.integration.streams import REGION, Webhook, scan_all, stream_records
@@ -356,3 +357,68 @@ def test_a_delivery_kept_before_the_spreading_is_retried_and_listed(api, tables,
             1,
             "msg_old",
         )
+
+
+def test_a_notification_kept_before_the_inbox_was_spread_is_still_sent_and_retried(
+    api, tables, dispatcher, clock
+):
+    with Webhook() as receiver:
+        # Given a subscribed department, and a notification the previous version kept under
+        # the plain department id, whose key this version would spread elsewhere
+        department_id = api.department(name="기획팀")["id"]
+        subscribe(api, department_id, receiver.url, events=["created"])
+        key = next(
+            f"2026-11-30T00:00:00.000Z#{n:040d}"
+            for n in range(100)
+            if inbox_partition(department_id, f"2026-11-30T00:00:00.000Z#{n:040d}", "created")
+            != department_id
+        )
+        tables.put_item(TableName=NOTIFICATIONS, Item=to_item(old_notification(department_id, key)))
+        # And a receiver that fails its first call
+        receiver.statuses = [503]
+        # When the inbox's stream is handled, and the sweeper runs when the retry is due
+        assert dispatcher.on_records(new_inbox_records(tables))["batchItemFailures"] == []
+        clock.advance(minutes=1)
+        assert dispatcher.sweep() == 1
+        # Then it was found both times, and sent with its department's own id
+        assert len(receiver.calls) == 1 + 2  # the test call, the failed call, the retry
+        (sent,) = receiver.bodies[1:]
+        assert (sent["type"], sent["data"]["department_id"]) == ("event.created", department_id)
+
+
+def test_a_change_notification_spread_in_the_inbox_reaches_the_subscriber_as_its_departments(
+    api, tables, dispatcher
+):
+    with Webhook() as receiver:
+        # Given a subscribed department whose changes reach the inbox
+        department_id = api.department(name="기획팀")["id"]
+        subscribe(api, department_id, receiver.url)
+        changes_reach_the_inbox(api, tables, department_id)
+        # Then each is kept under the partition its key spreads it to, naming its department
+        items = [from_item(item) for item in scan_all(tables, NOTIFICATIONS)]
+        for item in items:
+            expected = inbox_partition(department_id, item["change_key"], item["kind"])
+            assert (item["department_id"], item["department"]) == (expected, department_id)
+        # And when the inbox's stream is handled, every one is sent, as the department's
+        assert dispatcher.on_records(new_inbox_records(tables))["batchItemFailures"] == []
+        sent = receiver.bodies[1:]
+        assert len(sent) == len(items) == 3
+        assert {body["data"]["department_id"] for body in sent} == {department_id}
+
+
+def old_notification(department_id: str, change_key: str) -> dict[str, Any]:
+    """A notification as the version before the spreading kept it."""
+    return {
+        "department_id": department_id,
+        "change_key": change_key,
+        "event_id": "ev-1",
+        "kind": "created",
+        "title": "송년회",
+        "event_date": "2026-12-24",
+        "time": "",
+        "changes": {},
+        "text": "새 일정: 송년회 (2026-12-24)",
+        "actor": "kim",
+        "at": "2026-11-30T00:00:00.000Z",
+        "sequence_number": "1",
+    }

@@ -13,7 +13,13 @@ from typing import Any
 import pytest
 
 from chalicelib.tables import table_definitions
-from ops.deploy.package import merge_template, package, table_logical_id
+from ops.deploy.package import (
+    INBOX_READERS,
+    INBOX_WRITER,
+    merge_template,
+    package,
+    table_logical_id,
+)
 from ops.deploy.policies import TRACING_ACTIONS
 from ops.deploy.stage import PROJECT_DIR, stage_settings
 from ops.deploy.steps import MAXIMUM_RETRY_ATTEMPTS
@@ -331,3 +337,44 @@ def test_on_an_open_stage_a_path_no_route_has_is_a_json_404():
         "message": "No route answers this method and path; the API's routes are listed at "
         "/api/docs.",
     }
+
+
+def test_cloudformation_updates_the_inboxs_readers_before_its_writer(built):
+    # Given the template
+    template, _ = built
+    resources = template["Resources"]
+    # Then the function writing the inbox waits for every function reading it
+    writer = resources[camel(INBOX_WRITER)]
+    assert set(writer["DependsOn"]) == {camel(name) for name in INBOX_READERS}
+    assert all(
+        resources[camel(name)]["Type"] == "AWS::Serverless::Function" for name in INBOX_READERS
+    )
+
+
+def test_chalice_deploy_updates_the_inboxs_readers_before_its_writer():
+    # Given the plan `chalice deploy` follows: the app's resources in dependency order, each
+    # function's update waited for before the next
+    from chalice.config import Config
+    from chalice.deploy import models
+    from chalice.deploy.appgraph import ApplicationGraphBuilder, DependencyBuilder
+
+    from app import app
+
+    config = Config.create(
+        chalice_stage="prod",
+        chalice_app=app,
+        project_dir=str(PROJECT_DIR),
+        config_from_disk=json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text()),
+    )
+    graph = ApplicationGraphBuilder().build(config, "prod")
+    order = [
+        resource.resource_name
+        for resource in DependencyBuilder().build_dependencies(graph)
+        if isinstance(resource, models.LambdaFunction)
+    ]
+    # Then every function reading the inbox is updated before the one writing it
+    assert all(order.index(name) < order.index(INBOX_WRITER) for name in INBOX_READERS), order
+
+
+def camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))

@@ -160,13 +160,22 @@ def spread_key(value: str, by: str, shards: int) -> str:
     """`value` as one of `shards` partition key values, chosen by `by`: the same `by` always
     lands on the same one (a rewrite finds its item). Shard 0 is `value` itself, so what was
     written before a key was spread is still where its readers look."""
-    shard = zlib.crc32(by.encode("utf-8")) % shards
+    return shard_key(value, spread_shard(by, shards))
+
+
+def spread_shard(by: str, shards: int) -> int:
+    """Which of `shards` values `by` lands on (0 … shards - 1)."""
+    return zlib.crc32(by.encode("utf-8")) % shards
+
+
+def shard_key(value: str, shard: int) -> str:
+    """`value`'s partition key value number `shard`: `value` itself for shard 0."""
     return value if shard == 0 else f"{value}#{shard}"
 
 
 def spread_keys(value: str, shards: int) -> list[str]:
     """Every partition key value `value` is spread over: what a reader of all of it queries."""
-    return [value, *(f"{value}#{shard}" for shard in range(1, shards))]
+    return [shard_key(value, shard) for shard in range(shards)]
 
 
 def audit_date_key(date: str, entity_key: str, shards: int = AUDIT_DATE_SHARDS) -> str:

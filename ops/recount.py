@@ -21,8 +21,14 @@ from typing import Any
 
 from chalicelib.dynamo import DynamoDBClient
 from chalicelib.repositories.departments import DepartmentRepository
-from chalicelib.repositories.event_counter import COUNTED_IN, EventCounter, counted_in
+from chalicelib.repositories.event_counter import (
+    COUNTED_IN,
+    EventCounter,
+    counted_in,
+    counter_key,
+)
 from chalicelib.settings import Settings
+from chalicelib.tables import COUNTER_SHARDS, spread_keys
 from ops.export import scan
 
 _ATTEMPTS = 5
@@ -41,8 +47,8 @@ class _Department:
     name: str
     # Its own count, of the events that name no counter item (None: none yet).
     event_count: int | None
-    # Its counter items as read, by key → what each counts (None: no count on it).
-    items: dict[str, int | None]
+    # Its counter items as read, by number → what each counts (None: no count on it).
+    items: dict[int, int | None]
 
 
 @dataclass(frozen=True)
@@ -51,12 +57,12 @@ class _EventCounts:
     name no counter item, and the events naming each counter item."""
 
     own: Counter[str]
-    by_item: dict[str, Counter[str]]  # department id → counter item key → events
+    by_item: dict[str, Counter[int]]  # department id → counter item number → events
 
     @classmethod
     def of(cls, events: Iterable[Mapping[str, Any]]) -> "_EventCounts":
         own: Counter[str] = Counter()
-        by_item: dict[str, Counter[str]] = defaultdict(Counter)
+        by_item: dict[str, Counter[int]] = defaultdict(Counter)
         for event in events:
             department_id = str(event["department_id"])
             item = counted_in(event)
@@ -102,16 +108,19 @@ def _departments(
         for item in scan(client, settings.departments_table, ("id", "name", "event_count"))
         if only is None or item["id"] in only
     }
-    items: dict[str, dict[str, int | None]] = defaultdict(dict)
+    items: dict[str, dict[int, int | None]] = defaultdict(dict)
     counter_items = scan(
         client, settings.counters_table, ("counter_key", "department_id", "event_count")
     )
     for item in counter_items:
-        if item.get("department_id") in own:
+        department_id = str(item.get("department_id"))
+        if department_id not in own:
+            continue
+        numbers = {key: n for n, key in enumerate(spread_keys(department_id, COUNTER_SHARDS))}
+        number = numbers.get(str(item["counter_key"]))
+        if number is not None:
             count = item.get("event_count")
-            items[str(item["department_id"])][str(item["counter_key"])] = (
-                None if count is None else int(count)
-            )
+            items[department_id][number] = None if count is None else int(count)
     return {
         department_id: _Department(
             name, None if count is None else int(count), dict(items.get(department_id, {}))
@@ -155,18 +164,19 @@ class _CounterWriter:
         return True
 
     def _settle_item(
-        self, department_id: str, department: _Department, key: str, actual: int
+        self, department_id: str, department: _Department, number: int, actual: int
     ) -> bool:
-        exists = key in department.items
-        before = department.items.get(key)
+        exists = number in department.items
+        before = department.items.get(number)
         if exists and before == actual:
             return True
         if not exists:
             if actual == 0:
                 return True  # not there, and nothing to count on it
             # Made as the API makes it, counting nothing, where its department still exists.
-            if not self._counter.open(department_id, key):
+            if not self._counter.open(department_id, number):
                 return False  # the department was deleted meanwhile
+        key = counter_key(department_id, number)
         start = before if exists else 0
         if not self._counter.set_count(key, actual, before=start):
             return False

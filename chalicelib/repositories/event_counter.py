@@ -2,7 +2,8 @@
 busy department's creates and deletes (each moves it inside a transaction: two write units).
 
 Each event is counted on one of `COUNTER_SHARDS` items of the counters table, chosen from its
-id, and names it in `counted_in`, so its delete moves the same item and every item's count is
+id, and names it in `counted_in` (its number: the attribute is read with every event on every
+listing page, so it is kept small), so its delete moves the same item and every item's count is
 exactly the events that name it. Events made before the counter was spread, or written by the
 migration, name none: they are counted on the department item's own `event_count`, as before.
 
@@ -19,9 +20,9 @@ from typing import Any
 from chalicelib.dynamo import DynamoDBClient, batch_get, failed_conditions, transact_write
 from chalicelib.repositories._common import condition
 from chalicelib.settings import Settings
-from chalicelib.tables import COUNTER_SHARDS, spread_key, spread_keys
+from chalicelib.tables import COUNTER_SHARDS, shard_key, spread_keys, spread_shard
 
-# On an event: the counter item that counted it (absent: the department item).
+# On an event: the number of the counter item that counted it (absent: the department item).
 COUNTED_IN = "counted_in"
 _COUNT = "event_count"
 _KEY = "counter_key"
@@ -37,21 +38,21 @@ class EventCounter:
         self._departments = settings.departments_table
 
     @staticmethod
-    def item_for(department_id: str, event_id: str) -> str:
+    def shard_for(event_id: str) -> int:
         """The counter item a new event is counted on (what its `counted_in` says)."""
-        return spread_key(department_id, event_id, COUNTER_SHARDS)
+        return spread_shard(event_id, COUNTER_SHARDS)
 
-    def move(self, department_id: str, counted_in: str | None, delta: int) -> dict[str, Any]:
-        """A transaction item moving the count of `counted_in` (None: the department item's)
-        by `delta`, refused by its condition when that item does not exist (or is another
-        department's)."""
+    def move(self, department_id: str, counted_in: int | None, delta: int) -> dict[str, Any]:
+        """A transaction item moving the count of counter item `counted_in` (None: the
+        department item's) by `delta`, refused by its condition when that item does not exist
+        (or is another department's)."""
         if counted_in is None:
             table, key = self._departments, {"id": {"S": department_id}}
             guard = condition("attribute_exists(id)", values={":delta": delta})
         else:
             # Its own department's, too: an event copied into another department by some
             # other tool must not move the first one's count.
-            table, key = self._table, {_KEY: {"S": counted_in}}
+            table, key = self._table, {_KEY: {"S": shard_key(department_id, counted_in)}}
             guard = condition(
                 "department_id = :department",
                 values={":delta": delta, ":department": department_id},
@@ -65,15 +66,15 @@ class EventCounter:
             }
         }
 
-    def moves(self, department_id: str, counted: Iterable[str | None]) -> list[dict[str, Any]]:
+    def moves(self, department_id: str, counted: Iterable[int | None]) -> list[dict[str, Any]]:
         """Transaction items taking one off the count of each event's `counted_in`."""
-        deltas: dict[str | None, int] = {}
+        deltas: dict[int | None, int] = {}
         for item in counted:
             deltas[item] = deltas.get(item, 0) - 1
         return [self.move(department_id, item, delta) for item, delta in deltas.items()]
 
-    def open(self, department_id: str, counted_in: str) -> bool:
-        """Make the counter item `counted_in` (counting nothing) if it is not there yet, on
+    def open(self, department_id: str, counted_in: int) -> bool:
+        """Make counter item `counted_in` (counting nothing) if it is not there yet, on
         condition that the department exists. False if the department does not."""
         codes = transact_write(
             self._client,
@@ -89,7 +90,7 @@ class EventCounter:
                     "Put": {
                         "TableName": self._table,
                         "Item": {
-                            _KEY: {"S": counted_in},
+                            _KEY: {"S": shard_key(department_id, counted_in)},
                             "department_id": {"S": department_id},
                             _COUNT: {"N": "0"},
                         },
@@ -137,7 +138,13 @@ class EventCounter:
         return True
 
 
-def counted_in(event: Mapping[str, Any]) -> str | None:
-    """The counter item that counted this stored event (None: the department item's)."""
+def counted_in(event: Mapping[str, Any]) -> int | None:
+    """The number of the counter item that counted this stored event (None: the department
+    item's)."""
     value = event.get(COUNTED_IN)
-    return None if value is None else str(value)
+    return None if value is None else int(value)
+
+
+def counter_key(department_id: str, counted_in: int) -> str:
+    """The key of a department's counter item number `counted_in`."""
+    return shard_key(department_id, counted_in)

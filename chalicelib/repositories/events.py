@@ -77,7 +77,7 @@ class EventRepository:
         schedule = checked(Schedule.of(data.model_dump()))
         timed_reminders(data.reminders, schedule)
         event_id = new_id()
-        counted = self._counter.item_for(department_id, event_id)
+        counted = self._counter.shard_for(event_id)
         item = stored_event(
             {
                 "id": event_id,
@@ -199,7 +199,7 @@ class EventRepository:
                     fresh.pop(name, None)
             changed = changed_event(fresh, data.changes(), now=now, actor=actor)
             # A new event: counted on its own counter item, not the series'.
-            counted = changed[COUNTED_IN] = self._counter.item_for(department_id, changed["id"])
+            counted = changed[COUNTED_IN] = self._counter.shard_for(changed["id"])
             answer = self._answer(changed, None)
             if following:
                 ending = changed_event(series, _ending_part(series, day), now=now, actor=actor)
@@ -356,14 +356,14 @@ class EventRepository:
         version = int(from_item(response["Item"]).get("version", 0))
         return VersionMismatch(f"Event '{event_id}'", version)
 
-    def _first_of_its_counter(self, codes: list[str], counted: str, event: Event) -> bool:
+    def _first_of_its_counter(self, codes: list[str], counted: int, event: Event) -> bool:
         """A create refused by its counter item alone, whose department exists: the item was
         not made yet (a department's first events on it), and is now. True: create again."""
         if _CREATE_COUNTER not in failed_conditions(codes):
             return False
         return self._open_counter(event.department_id, counted)
 
-    def _open_counter(self, department_id: str, counted: str) -> bool:
+    def _open_counter(self, department_id: str, counted: int) -> bool:
         with storage_errors():
             return self._counter.open(department_id, counted)
 

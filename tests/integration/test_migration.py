@@ -9,6 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from chalicelib.models import EventCreate
+from chalicelib.repositories.event_counter import counter_key
 from chalicelib.repositories.events import EventRepository
 from chalicelib.settings import get_settings
 from ops.export import read_json_lines
@@ -578,10 +579,13 @@ def counter(client: Any, department_id: str) -> str | None:
 
 
 def counted_in(client: Any, event_id: str, department_id: str) -> str | None:
-    """The counter item the stored event names (None: it is counted on its department)."""
+    """The key of the counter item the stored event names (None: it is counted on its
+    department)."""
     stored = item(client, "events", id=event_id, department_id=department_id)
     assert stored is not None
-    return stored.get("counted_in", {}).get("S")
+    if "counted_in" not in stored:
+        return None
+    return counter_key(department_id, int(stored["counted_in"]["N"]))
 
 
 def test_counters_are_set_right_after_an_earlier_run_that_stopped_before_counting(

@@ -8,6 +8,7 @@ from collections import Counter
 from typing import Any
 
 from chalicelib.context import get_context
+from chalicelib.repositories.event_counter import counter_key
 from ops.recount import recount
 from tests.event_counts import COUNTERS, counter_items, open_every_counter_item
 from tests.integration.test_manage_cli import endpoint_env, manage
@@ -61,7 +62,7 @@ def naming(tables: Any, department_id: str) -> dict[str, int]:
     events = tables.scan(TableName="events", ConsistentRead=True)["Items"]
     return dict(
         Counter(
-            event["counted_in"]["S"]
+            counter_key(department_id, int(event["counted_in"]["N"]))
             for event in events
             if event["department_id"]["S"] == department_id and "counted_in" in event
         )

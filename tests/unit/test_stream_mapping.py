@@ -189,13 +189,13 @@ def test_modify_does_not_list_the_counter_item_as_a_change():
     # Given an event from before the counter was spread, rewritten naming its counter item
     # (as the migration's --overwrite of an event may) along with a person's change
     record = stream_record(
-        "MODIFY", old=event_item(), new=edited_event(time="오후 4:00", counted_in="dep-1#2")
+        "MODIFY", old=event_item(), new=edited_event(time="오후 4:00", counted_in=2)
     )
     # Then only the person's change is listed; the images keep the counter item
     entry = audit_of(record)
     assert entry.changes == {"time": FieldChange(old="오후 3:00", new="오후 4:00")}
     assert entry.new_image is not None
-    assert entry.new_image["counted_in"] == "dep-1#2"
+    assert entry.new_image["counted_in"] == 2
 
 
 def test_modify_keeps_bookkeeping_fields_in_the_images():

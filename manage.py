@@ -103,6 +103,11 @@ def _parser() -> argparse.ArgumentParser:
         help="list the last hour's changes in the department feed",
     )
     feed.add_argument("--stage", required=True, choices=["dev", "prod"])
+    calendar = commands.add_parser(
+        "calendar-backfill",
+        help="give every event from before the calendar index its key",
+    )
+    calendar.add_argument("--stage", required=True, choices=["dev", "prod"])
     commands.add_parser("policies", help="regenerate .chalice/policy-*.json from the tables")
     backup = commands.add_parser("backup", help="back up a stage's tables (or --list backups)")
     backup.add_argument("--stage", required=True, choices=["dev", "prod"])
@@ -148,6 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "export": _export,
         "backup": _backup,
         "feed-backfill": _feed_backfill,
+        "calendar-backfill": _calendar_backfill,
         "deploy": _deployment,
         "package": _deployment,
         "policies": _deployment,
@@ -260,6 +266,17 @@ def _feed_backfill(args: argparse.Namespace) -> int:
     settings = stage_settings(args.stage)
     listed = list_recent_changes_in_feed(make_client(settings), settings, datetime.now(UTC))
     print(f"✓ {settings.audit_table}: 최근 변경 {listed}건을 부서 피드에 넣었습니다.")
+    return 0
+
+
+def _calendar_backfill(args: argparse.Namespace) -> int:
+    from chalicelib.dynamo import make_client
+    from ops.calendar_backfill import file_events_in_calendar
+    from ops.deploy.stage import stage_settings
+
+    settings = stage_settings(args.stage)
+    filed = file_events_in_calendar(make_client(settings), settings)
+    print(f"✓ {settings.events_table}: 일정 {filed}개를 부서 달력 인덱스에 넣었습니다.")
     return 0
 
 

@@ -107,6 +107,14 @@ def _key_schema(partition_key: str, sort_key: str | None) -> list[dict[str, str]
 
 DEPARTMENT_NAME_INDEX = "name-index"
 EVENT_DATE_INDEX = "department-date-index"
+# A department's events by date, spread over this many `calendar_key` values by event, as the
+# one `department_id` value of EVENT_DATE_INDEX takes all of a busy department's event writes.
+# Sorted by `calendar_order`, the event's date and id: unique, so the values merge back into
+# one (date, id) order without reading a whole date to sort its events. Every event written by
+# this version carries both; events from before get them from ops/calendar_backfill.py, which
+# runs before anything reads this index.
+EVENT_CALENDAR_INDEX = "department-calendar-index"
+CALENDAR_SHARDS: Final = 4
 # Sparse: only events that last past their start date (multi-day, recurring) carry its key, so
 # a listing finds every one that reaches into its dates in one small Query.
 EVENT_SPAN_INDEX = "department-span-index"
@@ -206,6 +214,30 @@ def feed_keys(department_id: str) -> list[str]:
     return spread_keys(department_id, FEED_SHARDS)
 
 
+def calendar_key(department_id: str, event_id: str) -> str:
+    """The `calendar_key` an event of `department_id` is listed under, chosen by its id."""
+    return spread_key(department_id, event_id, CALENDAR_SHARDS)
+
+
+def calendar_order(event_date: str, event_id: str) -> str:
+    """Where an event sorts under its `calendar_key`: by date, then id. `#` sorts before every
+    character of a date, so a date's events come after the date itself and before the next."""
+    return f"{event_date}#{event_id}"
+
+
+def calendar_attributes(department_id: str, event_id: str, event_date: str) -> dict[str, str]:
+    """The attributes that list an event in its department's calendar index."""
+    return {
+        "calendar_key": calendar_key(department_id, event_id),
+        "calendar_order": calendar_order(event_date, event_id),
+    }
+
+
+def calendar_keys(department_id: str) -> list[str]:
+    """Every `calendar_key` value one department's events are listed under."""
+    return spread_keys(department_id, CALENDAR_SHARDS)
+
+
 def inbox_partition(department_id: str, notification_key: str, kind: str) -> str:
     """The `department_id` value (the inbox's partition key) a notification is kept under."""
     if kind not in INBOX_SPREAD_KINDS:
@@ -271,6 +303,13 @@ def table_definitions(settings: Settings) -> list[TableDefinition]:
                     partition_key="department_id",
                     sort_key="event_date",
                     carries="department",
+                ),
+                Index(
+                    EVENT_CALENDAR_INDEX,
+                    partition_key="calendar_key",
+                    sort_key="calendar_order",
+                    carries="department",
+                    shards=CALENDAR_SHARDS,
                 ),
                 Index(
                     EVENT_SPAN_INDEX,

@@ -46,13 +46,15 @@ from chalicelib.repositories.event_counter import COUNTED_IN, EventCounter, coun
 from chalicelib.repositories.event_listing import EventListing
 from chalicelib.repositories.idempotency import Created, IdempotencyRecords, IdempotentRequest
 from chalicelib.settings import Settings
+from chalicelib.tables import calendar_attributes
 
 # Where the create's department counter and the delete's event stand in their transactions.
 _CREATE_COUNTER = 0
 _OCCURRENCE_COUNTER = 2
 _DELETE_EVENT = 0
-# Kept on events that last past their start date, for the sparse span index.
-SPAN_ATTRIBUTES = ("span_department", "span_until")
+# Index keys worked out from the event itself on every write: the calendar index's, and, on
+# events that last past their start date, the sparse span index's.
+INDEX_ATTRIBUTES = ("calendar_key", "calendar_order", "span_department", "span_until")
 # A PATCH without If-Match that meets a concurrent change reads again this many times.
 _UPDATE_ATTEMPTS = 3
 
@@ -400,10 +402,15 @@ def timed_reminders(reminders: list[int] | None, schedule: Schedule) -> None:
 
 
 def stored_event(item: Mapping[str, Any], schedule: Schedule) -> dict[str, Any]:
-    """The item to store: its fields with the schedule's, and the span index's key when the
-    event lasts past its start date."""
-    stored = {k: v for k, v in item.items() if k not in FIELDS and k not in SPAN_ATTRIBUTES}
+    """The item to store: its fields with the schedule's, its calendar index key, and the span
+    index's key when the event lasts past its start date."""
+    stored = {k: v for k, v in item.items() if k not in FIELDS and k not in INDEX_ATTRIBUTES}
     stored.update(schedule.fields())
+    stored.update(
+        calendar_attributes(
+            str(stored["department_id"]), str(stored["id"]), str(stored["event_date"])
+        )
+    )
     until = schedule.span_until()
     if until is not None:
         stored["span_department"] = stored["department_id"]

@@ -7,8 +7,11 @@ from chalicelib.streams.records import Change
 
 # Written by the app itself to keep its invariants; a MODIFY that only touches these is not a
 # change anyone made (the event counter, the actor stamped just before a delete, the dates of a
-# series that have a changed copy of their own).
-HOUSEKEEPING = frozenset({"event_count", "deleted_by", "deleted_at", "overrides"})
+# series that have a changed copy of their own, the calendar index keys given to an event from
+# before that index).
+HOUSEKEEPING = frozenset(
+    {"event_count", "deleted_by", "deleted_at", "overrides", "calendar_key", "calendar_order"}
+)
 # Moved by writes; kept in the images, left out of `changes` (the span index's key follows
 # the event's dates, which are in `changes` themselves).
 BOOKKEEPING = HOUSEKEEPING | {

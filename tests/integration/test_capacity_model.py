@@ -26,8 +26,10 @@ from chalicelib.tables import (
     AUDIT_DATE_INDEX,
     AUDIT_DATE_SHARDS,
     AUDIT_FEED_INDEX,
+    CALENDAR_SHARDS,
     COUNTER_SHARDS,
     DELIVERY_SHARDS,
+    EVENT_CALENDAR_INDEX,
     FEED_SHARDS,
     INBOX_SHARDS,
     table_definitions,
@@ -175,11 +177,13 @@ def test_event_creates_and_deletes_leave_the_department_item_and_its_name_index_
 
 # Keys that carry one department's (or its subscription's) writes, each spread as tables.py
 # declares: (table, index, declared values). At the reference mix the busiest department makes
-# 15% of everything: its event counter's moves (two units each, in transactions), its
+# 15% of everything: its event counter's moves (two units each, in transactions), its events'
+# calendar index entries, its
 # subscription's deliveries (opened, then recorded), its change feed's entries and its inbox's
 # notifications.
 SPREAD_BY_DEPARTMENT = [
     ("counters", None, COUNTER_SHARDS),
+    ("events", EVENT_CALENDAR_INDEX, CALENDAR_SHARDS),
     ("deliveries", None, DELIVERY_SHARDS),
     ("audit", AUDIT_FEED_INDEX, FEED_SHARDS),
     ("notifications", None, INBOX_SHARDS),

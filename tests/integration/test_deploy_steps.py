@@ -10,7 +10,8 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib.tables import table_definitions
+from chalicelib.dynamo import from_item, to_item
+from chalicelib.tables import calendar_key, table_definitions
 from ops.deploy.stage import CONFIG_PATH, load_config, stage_settings
 from ops.deploy.steps import (
     MAXIMUM_RETRY_ATTEMPTS,
@@ -204,6 +205,10 @@ def test_make_deploy_without_chalice_is_idempotent_end_to_end(dynamodb, tmp_path
     shutil.copy(CONFIG_PATH, tmp_path / ".chalice" / "config.json")
     run_tables(dynamodb, "prod")
     chalice_like_mapping(dynamodb, tmp_path)
+    # And an event as a version before the calendar index stored it (without calendar_key)
+    events_table = stage_settings("prod").events_table
+    earlier = {"id": "ev-1", "department_id": "dep-1", "event_date": "2024-01-20", "title": "회의"}
+    dynamodb.put_item(TableName=events_table, Item=to_item(earlier))
     from ops.deploy.run import deploy
 
     # When the deploy steps run twice
@@ -219,6 +224,12 @@ def test_make_deploy_without_chalice_is_idempotent_end_to_end(dynamodb, tmp_path
         and "FunctionResponseTypes" in line
         for line in first
     )
+    assert f"✓ {events_table}: 일정 1개를 부서 달력 인덱스에 넣었습니다." in first
+    stored = dynamodb.get_item(
+        TableName=events_table, Key=to_item({"id": "ev-1", "department_id": "dep-1"})
+    )["Item"]
+    assert from_item(stored)["calendar_order"] == "2024-01-20#ev-1"
+    assert from_item(stored)["calendar_key"] == calendar_key("dep-1", "ev-1")
     assert all(
         line.endswith("이미 존재합니다.")
         or "이미 올바르게 설정되어 있습니다" in line

@@ -268,6 +268,12 @@ def test_remove_tells_the_department_the_event_was_cancelled():
             id="event deletion stamp",
         ),
         pytest.param(
+            "event",
+            event_item(),
+            event_item(calendar_key="dep-1#2", calendar_order="2024-01-20#ev-1"),
+            id="event given its calendar index keys",
+        ),
+        pytest.param(
             "department",
             department_item(),
             department_item(deleted_by="park", deleted_at="2024-01-20T06:00:00.000Z"),

@@ -29,11 +29,17 @@ def test_events_table_matches_the_guide():
         {"AttributeName": "id", "KeyType": "HASH"},
         {"AttributeName": "department_id", "KeyType": "RANGE"},
     ]
-    by_date, spans = events["GlobalSecondaryIndexes"]
+    by_date, calendar, spans = events["GlobalSecondaryIndexes"]
     assert by_date["IndexName"] == "department-date-index"
     assert by_date["KeySchema"] == [
         {"AttributeName": "department_id", "KeyType": "HASH"},
         {"AttributeName": "event_date", "KeyType": "RANGE"},
+    ]
+    # A department's events spread over calendar_key values by event.
+    assert calendar["IndexName"] == "department-calendar-index"
+    assert calendar["KeySchema"] == [
+        {"AttributeName": "calendar_key", "KeyType": "HASH"},
+        {"AttributeName": "calendar_order", "KeyType": "RANGE"},
     ]
     # Sparse: only multi-day and recurring events carry span_department.
     assert spans["IndexName"] == "department-span-index"
@@ -45,6 +51,8 @@ def test_events_table_matches_the_guide():
         "id",
         "department_id",
         "event_date",
+        "calendar_key",
+        "calendar_order",
         "span_department",
     }
     assert events["StreamSpecification"]["StreamEnabled"] is True

@@ -93,7 +93,7 @@ def fresh_dynamodb_local() -> Iterator[Any]:
     with fresh_dynamodb():
         settings = get_settings()
         client = make_client(settings)
-        # The warm-up table is shaped like the events table (key, date index, stream).
+        # The warm-up table is shaped like the events table (key, calendar index, stream).
         events = next(d for d in table_definitions(settings) if d.name == settings.events_table)
         warm_up(client, replace(events, name=WARM_UP_TABLE))
         yield client
@@ -103,7 +103,7 @@ def warm_up(client: Any, definition: Any) -> None:
     """The same small mixed workload on every contender's server, off the clock, in a table
     of its own (deleted afterwards, so the contenders' tables stay as created)."""
     from chalicelib.dynamo import to_item
-    from chalicelib.tables import EVENT_DATE_INDEX
+    from chalicelib.tables import EVENT_CALENDAR_INDEX
     from ops.create_tables import ensure_tables
 
     ensure_tables(client, [definition], lambda line: None)
@@ -132,8 +132,8 @@ def warm_up(client: Any, definition: Any) -> None:
     for n in range(DEPARTMENTS):
         client.query(
             TableName=table,
-            IndexName=EVENT_DATE_INDEX,
-            KeyConditionExpression="department_id = :d",
+            IndexName=EVENT_CALENDAR_INDEX,
+            KeyConditionExpression="calendar_key = :d",
             ExpressionAttributeValues={":d": {"S": f"dept-{n:03d}"}},
             ProjectionExpression="id, department_id, version",
         )

@@ -50,6 +50,9 @@ class TableDefinition:
     # Indexes an earlier version had and this one replaced: create-tables leaves them for the
     # version still running, and a deploy deletes them once its code no longer reads them.
     retired_indexes: tuple[Index, ...] = field(default=())
+    # Indexes of versions before that: deleted where a table still has them, never declared
+    # again (not even by a template that keeps the retired ones).
+    dropped_indexes: tuple[str, ...] = field(default=())
     # The app's function (app.py) that consumes the stream: what the deployment wires to it,
     # names its alarms after, and lists in the stage config.
     stream_handler: str | None = None
@@ -106,15 +109,19 @@ def _key_schema(partition_key: str, sort_key: str | None) -> list[dict[str, str]
 
 
 DEPARTMENT_NAME_INDEX = "name-index"
-EVENT_DATE_INDEX = "department-date-index"
-# A department's events by date, spread over this many `calendar_key` values by event, as the
-# one `department_id` value of EVENT_DATE_INDEX takes all of a busy department's event writes.
-# Sorted by `calendar_order`, the event's date and id: unique, so the values merge back into
-# one (date, id) order without reading a whole date to sort its events. Every event written by
-# this version carries both; events from before get them from ops/calendar_backfill.py, which
-# runs before anything reads this index.
+# A department's events by date, spread over this many `calendar_key` values by event: one
+# value (the department's id, as the index this one replaced had) took all of a busy
+# department's event writes and calendar reads. Shard 0 is the plain id. Sorted by
+# `calendar_order`, the event's date and id: unique, so the values merge back into one (date,
+# id) order without reading a whole date to sort its events. Every event is written with both;
+# events from before get them from ops/calendar_backfill.py.
 EVENT_CALENDAR_INDEX = "department-calendar-index"
 CALENDAR_SHARDS: Final = 4
+# What the calendar read before: all of a department's events on the one value
+# `department_id`. Deleted once no running code reads it.
+RETIRED_EVENT_DATE_INDEX: Final = Index(
+    "department-date-index", partition_key="department_id", sort_key="event_date"
+)
 # Sparse: only events that last past their start date (multi-day, recurring) carry its key, so
 # a listing finds every one that reaches into its dates in one small Query.
 EVENT_SPAN_INDEX = "department-span-index"
@@ -129,10 +136,9 @@ AUDIT_DATE_SHARDS: Final = 32
 AUDIT_FEED_INDEX = "department-feed-index"
 FEED_SHARDS: Final = 4
 # What the feed read before: every change of a department, its own included, on the one value
-# `department_id`. Deleted by the deploy that brings the feed index.
-RETIRED_AUDIT_DEPARTMENT_INDEX: Final = Index(
-    "department-changes-index", partition_key="department_id", sort_key="change_key"
-)
+# `department_id`. Deleted by the deploy that brought the feed index; a table that still has
+# it loses it, and no template declares it again.
+DROPPED_AUDIT_DEPARTMENT_INDEX: Final = "department-changes-index"
 
 
 # A subscription (or configured channel) gets every notification of its department, and each
@@ -225,6 +231,12 @@ def calendar_order(event_date: str, event_id: str) -> str:
     return f"{event_date}#{event_id}"
 
 
+def calendar_orders_between(first: str, last: str) -> tuple[str, str]:
+    """The lowest and highest `calendar_order` of events dated first … last: `$` sorts right
+    after `#`, so after every order of the last date."""
+    return first, f"{last}$"
+
+
 def calendar_attributes(department_id: str, event_id: str, event_date: str) -> dict[str, str]:
     """The attributes that list an event in its department's calendar index."""
     return {
@@ -299,12 +311,6 @@ def table_definitions(settings: Settings) -> list[TableDefinition]:
             sort_key="department_id",
             indexes=(
                 Index(
-                    EVENT_DATE_INDEX,
-                    partition_key="department_id",
-                    sort_key="event_date",
-                    carries="department",
-                ),
-                Index(
                     EVENT_CALENDAR_INDEX,
                     partition_key="calendar_key",
                     sort_key="calendar_order",
@@ -320,6 +326,7 @@ def table_definitions(settings: Settings) -> list[TableDefinition]:
             ),
             stream=True,
             stream_handler="on_event_change",
+            retired_indexes=(RETIRED_EVENT_DATE_INDEX,),
         ),
         # One item per claimed department name (normalised), so uniqueness is enforced by a
         # conditional write inside the same transaction as the department itself.
@@ -360,7 +367,7 @@ def table_definitions(settings: Settings) -> list[TableDefinition]:
                     shards=FEED_SHARDS,
                 ),
             ),
-            retired_indexes=(RETIRED_AUDIT_DEPARTMENT_INDEX,),
+            dropped_indexes=(DROPPED_AUDIT_DEPARTMENT_INDEX,),
         ),
         # The department inbox: one notification per visible event change, spread by
         # notification (inbox_item). Its stream feeds the deliveries, so the audit never waits

@@ -1,12 +1,18 @@
 """Give every event its `calendar_key` and `calendar_order`: what lists it in its department's
 spread calendar index.
 
-This version writes the key with every event (repositories/events.py `stored_event`); events
-written before it have none, and an index lists only items that carry its key. So once the
-index exists, and once the stream handlers that know the key is housekeeping are in (a MODIFY
-that only adds it is no change anyone made: no audit entry, no notification), every event
-without one gets it here. A deploy runs this after `chalice deploy`, the local stack when it
-starts, `manage.py calendar-backfill` on a stack updated through CloudFormation.
+Every event is written with its keys (repositories/events.py `stored_event`); events written
+before they existed have none, and an index lists only items that carry its key. The write
+that adds them must be seen by stream handlers that take it for housekeeping (no audit entry, no
+notification): a handler from before would record it as a change by the event's last editor.
+So it runs only where those handlers are in: after `chalice deploy` (`make deploy`), when the
+local stack starts, and by `manage.py calendar-backfill`.
+
+The calendar is read from the new index only by the version after the one that brought the
+key, so a stack is upgraded through that one: its deploy gave every event its key while the
+calendar still read `department-date-index` (check_upgrade_order refuses a stack that skipped
+it). Here, the events table still having that index means a stack being upgraded: its events
+are filed again (to catch any written without a key), then the index is retired.
 
 Idempotent: the keys follow from the event's own department, date and id, an event that
 already has them is left alone (this version writes both with every event, so one that has
@@ -21,11 +27,37 @@ from botocore.exceptions import ClientError
 from chalicelib.dynamo import DynamoDBClient, error_code, from_item, to_item
 from chalicelib.repositories._common import each_in_parallel
 from chalicelib.settings import Settings
-from chalicelib.tables import calendar_attributes
+from chalicelib.tables import EVENT_CALENDAR_INDEX, RETIRED_EVENT_DATE_INDEX, calendar_attributes
+from ops.create_tables import index_names
 from ops.export import scan
 
 # Events written per round of parallel updates.
 _ROUND = 64
+
+
+class UpgradeOrderError(Exception):
+    """The stack runs a version this one cannot replace directly."""
+
+
+def check_upgrade_order(client: DynamoDBClient, settings: Settings) -> None:
+    """Refuse a stack whose events table has no calendar index (a new stack has no table): its
+    events have no key, and its stream handlers would take giving them one for a change."""
+    indexes = index_names(client, settings.events_table)
+    if indexes is not None and EVENT_CALENDAR_INDEX not in indexes:
+        raise UpgradeOrderError(
+            f"{settings.events_table}에 {EVENT_CALENDAR_INDEX}가 없습니다: 달력 인덱스를 더한 "
+            "버전을 먼저 배포하세요 (docs/deploy.md, Upgrading a stack from before the "
+            "calendar index)."
+        )
+
+
+def file_events_while_upgrading(client: DynamoDBClient, settings: Settings) -> int:
+    """Give every event without one its key while the events table still has the index the
+    calendar read before; return how many were given one (0, without reading, once it is
+    gone)."""
+    if RETIRED_EVENT_DATE_INDEX.name not in (index_names(client, settings.events_table) or ()):
+        return 0
+    return file_events_in_calendar(client, settings)
 
 
 def file_events_in_calendar(client: DynamoDBClient, settings: Settings) -> int:

@@ -10,6 +10,7 @@ from botocore.exceptions import (
 
 from chalicelib.dynamo import error_code
 from chalicelib.settings import UnsafeConfiguration
+from ops.calendar_backfill import UpgradeOrderError
 from ops.client_csharp import ClientGenerationError
 from ops.create_tables import TableMismatch
 from ops.dynamodb_local import DynamoDBLocalError
@@ -82,7 +83,7 @@ def _explain(error: BaseException, region: str) -> str | None:
         )
     if isinstance(error, LegacyFileError | MigrationError):
         return f"마이그레이션을 멈췄습니다: {error}"
-    if isinstance(error, DynamoDBLocalError | ClientGenerationError):
+    if isinstance(error, DynamoDBLocalError | ClientGenerationError | UpgradeOrderError):
         return str(error)
     if isinstance(error, UnsafeConfiguration):
         return f"설정을 고치세요: {error}"

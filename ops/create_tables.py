@@ -91,19 +91,18 @@ def retire_indexes(
     """Delete the indexes this version replaced, one at a time, from tables made before it.
     Only once no running code reads them: a deploy calls this after the new functions are in."""
     for definition in definitions:
-        for index in definition.retired_indexes:
-            table = _describe(client, definition.name)
-            present = {i["IndexName"] for i in (table or {}).get("GlobalSecondaryIndexes", [])}
-            if index.name not in present:
+        names = [index.name for index in definition.retired_indexes]
+        for name in [*names, *definition.dropped_indexes]:
+            if name not in (index_names(client, definition.name) or ()):
                 continue
             client.update_table(
                 TableName=definition.name,
-                GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": index.name}}],
+                GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": name}}],
             )
             # A deleted index reports DELETING until it is gone: waiting for every index to
             # be ACTIVE waits for that.
             wait_until_active(client, definition.name, wait_seconds)
-            report(f"✓ {definition.name}: 더 쓰지 않는 인덱스 {index.name}을 지웠습니다.")
+            report(f"✓ {definition.name}: 더 쓰지 않는 인덱스 {name}을 지웠습니다.")
 
 
 def ensure_time_to_live(
@@ -147,6 +146,14 @@ def wait_until_active(
             raise TimeoutError(f"{name} is still {', '.join(map(str, statuses))}")
         time.sleep(delay)
         delay = min(delay * 2, 1.0)
+
+
+def index_names(client: DynamoDBClient, table: str) -> set[str] | None:
+    """The names of the table's global secondary indexes (None: there is no such table)."""
+    described = _describe(client, table)
+    if described is None:
+        return None
+    return {index["IndexName"] for index in described.get("GlobalSecondaryIndexes", [])}
 
 
 def _describe(client: DynamoDBClient, name: str) -> dict[str, Any] | None:

@@ -28,7 +28,7 @@ from chalicelib.dynamo import CLIENT_CONFIG, DynamoDBClient, error_code
 from chalicelib.settings import Settings
 from chalicelib.tables import local_table_definitions, stream_checkpoints_table, stream_handlers
 from ops import local_endpoint
-from ops.calendar_backfill import file_events_in_calendar
+from ops.calendar_backfill import file_events_while_upgrading
 from ops.create_tables import ensure_tables, retire_indexes
 from ops.dynamodb_local import (
     DATABASE_FILE,
@@ -216,7 +216,7 @@ def serve(
             hold_answers_until_committed(context.client)
         require_transactions(context.client, context.settings.departments_table, dynamodb_url)
         ensure_tables(context.client, local_table_definitions(context.settings))
-        file_events_in_calendar(context.client, context.settings)
+        file_events_while_upgrading(context.client, context.settings)
         # Nothing of an earlier version runs here any more: what it read can go.
         retire_indexes(context.client, local_table_definitions(context.settings))
         consumer, deliveries, schedules = background_work(server.app_object, context, LOCAL_OWNER)

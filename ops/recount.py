@@ -7,7 +7,7 @@ each counting the events that name it in `counted_in`. This API and the migratio
 right part with every event they write; a writer that bypasses both (the console, another
 service) can make any part drift, or delete a counter item.
 
-The events are counted from the events table itself, with a consistent Scan (the date index
+The events are counted from the events table itself, with a consistent Scan (the calendar index
 may lag), after every part was read, and a part is written only where it is wrong, on
 condition that it still holds what was read before the count: an event created or deleted
 through the API meanwhile moves it, and that department is counted again. A counter item that

@@ -50,7 +50,7 @@ from chalicelib.repositories._common import (
 from chalicelib.repositories.event_counter import COUNTED_IN, EventCounter, counted_in
 from chalicelib.repositories.idempotency import Created, IdempotencyRecords, IdempotentRequest
 from chalicelib.settings import Settings
-from chalicelib.tables import COUNTER_SHARDS, EVENT_DATE_INDEX
+from chalicelib.tables import COUNTER_SHARDS, EVENT_CALENDAR_INDEX, calendar_keys
 
 _FEED_TOKEN_BYTES = 24
 _PAGE_SCOPE = "departments"
@@ -293,17 +293,22 @@ class DepartmentRepository:
     def _delete_events(self, department_id: str, actor: str) -> bool:
         """Delete one chunk of the department's events, moving its counter in the same step.
         True if that chunk is gone."""
-        with storage_errors():
-            response = self._client.query(
-                TableName=self._events,
-                IndexName=EVENT_DATE_INDEX,
-                KeyConditionExpression="department_id = :d",
-                ExpressionAttributeValues={":d": {"S": department_id}},
-                ProjectionExpression="id, #c",
-                ExpressionAttributeNames={"#c": COUNTED_IN},
-                Limit=_CASCADE_CHUNK,
-            )
-        found = {item["id"]: counted_in(item) for item in map(from_item, response.get("Items", []))}
+        found: dict[str, int | None] = {}
+        for key in calendar_keys(department_id):
+            with storage_errors():
+                response = self._client.query(
+                    TableName=self._events,
+                    IndexName=EVENT_CALENDAR_INDEX,
+                    KeyConditionExpression="calendar_key = :key",
+                    ExpressionAttributeValues={":key": {"S": key}},
+                    ProjectionExpression="id, #c",
+                    ExpressionAttributeNames={"#c": COUNTED_IN},
+                    Limit=_CASCADE_CHUNK - len(found),
+                )
+            for item in map(from_item, response.get("Items", [])):
+                found[item["id"]] = counted_in(item)
+            if len(found) == _CASCADE_CHUNK:
+                break
         ids = list(found)
         if not ids:
             # The counter says events exist but the index does not show them yet (index

@@ -19,9 +19,17 @@ from chalicelib.errors import InvalidPageToken
 from chalicelib.formats import is_calendar_date
 from chalicelib.models import Event
 from chalicelib.pagination import decode_token, encode_token
-from chalicelib.tables import EVENT_DATE_INDEX, EVENT_SPAN_INDEX
+from chalicelib.repositories._merged import MergedKey, merged_items
+from chalicelib.tables import (
+    EVENT_CALENDAR_INDEX,
+    EVENT_SPAN_INDEX,
+    calendar_keys,
+    calendar_order,
+    calendar_orders_between,
+)
 
-# The start key of a page of stored events on the index: the index key plus the table key.
+# Where a page of stored events ended: its last event's department, date and id (the (date,
+# id) order the listing merges its index values in).
 _PAGE_KEY = ("department_id", "event_date", "id")
 _CURSOR = frozenset({"date", "start", "id"})
 
@@ -36,15 +44,16 @@ class EventListing:
     ) -> tuple[list[Event], str | None]:
         """The events as stored (a series once, with its rule), in event_date order."""
         scope = f"events|{department_id}|||{query or ''}"
-        start = None
+        after = None
         if next_token is not None:
             start = decode_token(
                 next_token, scope, frozenset(_PAGE_KEY), fixed={"department_id": department_id}
             )
             if not is_calendar_date(start["event_date"]):
                 raise InvalidPageToken("next_token does not belong to this listing.")
+            after = (start["event_date"], start["id"])
         found: list[dict[str, Any]] = []
-        for item in self._dated(department_id, FIRST, NEVER, start, page=limit + 1):
+        for item in self._dated(department_id, FIRST, NEVER, after, page=limit + 1):
             if matches(item, query):
                 found.append(item)
                 if len(found) > limit:
@@ -94,7 +103,7 @@ class EventListing:
         query: str | None = None,
         holidays: bool = False,
     ) -> tuple[list[dict[str, Any]], bool]:
-        # Single events come from the date index, read until the page's last day is complete;
+        # Single events come from the calendar index, read until the page's last day is complete;
         # events that span days (multi-day, series) from the sparse span index, all at once.
         first = window.first if after is None else max(window.first, after[0])
         singles: list[dict[str, Any]] = []
@@ -125,23 +134,31 @@ class EventListing:
         department_id: str,
         first: str,
         last: str,
-        start: dict[str, str] | None,
+        after: tuple[str, str] | None,
         *,
         page: int,
     ) -> Iterator[dict[str, Any]]:
-        """The department's stored events with event_date in first..last, in date order."""
-        params: dict[str, Any] = {
-            "TableName": self._table,
-            "IndexName": EVENT_DATE_INDEX,
-            "KeyConditionExpression": "department_id = :d AND event_date BETWEEN :first AND :last",
-            "ExpressionAttributeValues": to_item(
-                {":d": department_id, ":first": first, ":last": last}
-            ),
-            "Limit": page,
-        }
-        if start is not None:
-            params["ExclusiveStartKey"] = to_item(start)
-        yield from query_items(self._client, params)
+        """The department's stored events with event_date in first..last, past `after` (a
+        date and an id), in (date, id) order: its calendar index values merged, each asked
+        for its share of `page` at a time."""
+        values = calendar_keys(department_id)
+        calendar = MergedKey(
+            table=self._table,
+            index=EVENT_CALENDAR_INDEX,
+            partition_key="calendar_key",
+            values=values,
+            sort_key="calendar_order",
+            tie_key="id",
+            oldest_first=True,
+            unique_sort_key=True,
+        )
+        return merged_items(
+            self._client,
+            calendar,
+            after=None if after is None else (calendar_order(*after), after[1]),
+            between=calendar_orders_between(first, last),
+            per_shard=-(-page // len(values)) + 1,
+        )
 
     def _spanning(self, department_id: str, window: Window, first: str) -> Iterator[dict[str, Any]]:
         """Multi-day and recurring events that start by the window's end and last into it."""

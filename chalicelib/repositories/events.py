@@ -1,4 +1,4 @@
-"""Calendar events. Keyed by (id, department_id); listed through the department-date index."""
+"""Calendar events. Keyed by (id, department_id); listed through the department calendar index."""
 
 from collections.abc import Mapping
 from datetime import date, datetime

@@ -7,8 +7,9 @@ those changes would never reach such a client. So the last hour's event entries 
 than a deploy) get their `feed_key`, and only then is the index the previous version read
 deleted. Both are idempotent: a second run finds nothing to do.
 
-Events from before the calendar index get their `calendar_key` here too (ops/calendar_backfill.py),
-once the new stream handlers, which take that write for housekeeping, are in.
+While the events table still has the index the calendar read before, every event without a
+`calendar_key` gets one here (ops/calendar_backfill.py), once the new stream handlers, which
+take that write for housekeeping, are in; then that index goes too.
 """
 
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from chalicelib.clock import timestamp
 from chalicelib.dynamo import DynamoDBClient, query_items, to_item
 from chalicelib.settings import Settings
 from chalicelib.tables import AUDIT_DATE_INDEX, audit_date_keys, audit_index_keys, table_definitions
-from ops.calendar_backfill import file_events_in_calendar
+from ops.calendar_backfill import file_events_while_upgrading
 from ops.create_tables import retire_indexes
 
 Report = Callable[[str], None]
@@ -33,7 +34,7 @@ def finish_replacements(
     listed = list_recent_changes_in_feed(client, settings, now)
     if listed:
         report(f"✓ {settings.audit_table}: 최근 변경 {listed}건을 부서 피드에 넣었습니다.")
-    filed = file_events_in_calendar(client, settings)
+    filed = file_events_while_upgrading(client, settings)
     if filed:
         report(f"✓ {settings.events_table}: 일정 {filed}개를 부서 달력 인덱스에 넣었습니다.")
     retire_indexes(client, table_definitions(settings), report)

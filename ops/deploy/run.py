@@ -11,6 +11,7 @@ from pathlib import Path
 import boto3
 
 from chalicelib.dynamo import CLIENT_CONFIG, make_client
+from ops.calendar_backfill import check_upgrade_order
 from ops.deploy.package_inputs import package_inputs
 from ops.deploy.replaced import finish_replacements
 from ops.deploy.stage import PROJECT_DIR, load_config, stage_settings
@@ -42,6 +43,7 @@ def deploy(
     cloudwatch = session.client("cloudwatch", region_name=settings.region, config=CLIENT_CONFIG)
     sns = session.client("sns", region_name=settings.region, config=CLIENT_CONFIG)
 
+    check_upgrade_order(dynamodb, settings)
     for path in write_policies((stage,)):
         report(f"✓ {path.relative_to(PROJECT_DIR)}: IAM 정책을 갱신했습니다.")
     prepare_tables(dynamodb, settings, stage, report)

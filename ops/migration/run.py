@@ -1,7 +1,7 @@
 """The migration run: read, validate, write what is missing, verify, count, report.
 
 Verification and counting read back only what proves the run's work, not every attribute:
-per department, the keys and stamps (version, updated_at) of its events on the date index,
+per department, the keys and stamps (version, updated_at) of its events on the calendar index,
 and which counter item counts each (`counted_in`). Every write sets a new stamp, so a stamp
 that matches is the run's own write; whatever the index does not show (it lags the table for a
 moment on DynamoDB) is confirmed with consistent reads of those keys alone.
@@ -330,7 +330,7 @@ class _Run:
         self, expected: list[EventRow], written: dict[EventKey, dict[str, Any]]
     ) -> dict[str, dict[EventKey, dict[str, Any]]]:
         """Per department with events in the files: every event of it in the table, by key,
-        with its stamp and `counted_in`. Read from the date index, then the keys it does not
+        with its stamp and `counted_in`. Read from the calendar index, then the keys it does not
         show as this run left them confirmed with consistent reads (the table wins)."""
         read_back = (*STAMP, COUNTED_IN)
         found = self.store.events_by_department(

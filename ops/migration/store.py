@@ -5,15 +5,15 @@ for), events are written with BatchWriteItem (25 a request), a few requests at a
 unprocessed keys and items and throttling are retried with jittered exponential backoff, so a
 throttled table slows the run down and never drops an item. Departments go one transaction
 each, because each claims its name in the same uniqueness table the API uses. What a
-department's events look like after the run is read per department from the date index, key,
+department's events look like after the run is read per department from the calendar index, key,
 stamps and counter item only: one range read instead of a lookup per event.
 """
 
 import random
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -32,7 +32,10 @@ from chalicelib.models import department_name_key
 from chalicelib.repositories.departments import DepartmentRepository
 from chalicelib.repositories.event_counter import COUNTED_IN
 from chalicelib.settings import Settings
-from chalicelib.tables import EVENT_DATE_INDEX
+from chalicelib.tables import EVENT_CALENDAR_INDEX, calendar_keys
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import QueryOutputTypeDef
 
 BATCH_GET_LIMIT = 100
 # Throttling never fails the run: this many attempts with pauses up to 5 s is ten minutes.
@@ -129,7 +132,7 @@ class MigrationStore:
     def events_by_department(
         self, department_ids: Iterable[str], attributes: Sequence[str]
     ) -> dict[str, dict[EventKey, dict[str, Any]]]:
-        """Per department, every event the date index shows for it, by key (id, department
+        """Per department, every event the calendar index shows for it, by key (id, department
         id), with only `attributes` besides the key. The index lags the table for a moment
         on DynamoDB: callers confirm with a consistent get_many what they miss here."""
         ids = list(dict.fromkeys(department_ids))
@@ -140,32 +143,42 @@ class MigrationStore:
         self, department_id: str, attributes: Sequence[str]
     ) -> dict[EventKey, dict[str, Any]]:
         names = list(dict.fromkeys(["id", "department_id", *attributes]))
-        params: dict[str, Any] = {
-            "TableName": self.settings.events_table,
-            "IndexName": EVENT_DATE_INDEX,
-            "KeyConditionExpression": "department_id = :d",
-            "ExpressionAttributeValues": {":d": {"S": department_id}},
-            "ProjectionExpression": ", ".join(f"#p{i}" for i in range(len(names))),
-            "ExpressionAttributeNames": {f"#p{i}": name for i, name in enumerate(names)},
-        }
         events: dict[EventKey, dict[str, Any]] = {}
-        for attempt in range(_ATTEMPTS):
-            try:
-                response = self._client.query(**params)
-            except ClientError as error:
-                if not is_throttling(error):
-                    raise
-                self._pause(attempt)
-                continue
-            for item in response.get("Items", []):
-                event = from_item(item)
-                events[(str(event["id"]), str(event["department_id"]))] = event
+        for key in calendar_keys(department_id):
+            params: dict[str, Any] = {
+                "TableName": self.settings.events_table,
+                "IndexName": EVENT_CALENDAR_INDEX,
+                "KeyConditionExpression": "calendar_key = :key",
+                "ExpressionAttributeValues": {":key": {"S": key}},
+                "ProjectionExpression": ", ".join(f"#p{i}" for i in range(len(names))),
+                "ExpressionAttributeNames": {f"#p{i}": name for i, name in enumerate(names)},
+            }
+            for response in self._pages(params):
+                for item in response.get("Items", []):
+                    event = from_item(item)
+                    events[(str(event["id"]), str(event["department_id"]))] = event
+        return events
+
+    def _pages(self, params: dict[str, Any]) -> Iterator["QueryOutputTypeDef"]:
+        """Every page of a Query, each asked again (after a pause) while it is throttled."""
+        request = dict(params)
+        while True:
+            for attempt in range(_ATTEMPTS):
+                try:
+                    response = self._client.query(**request)
+                    break
+                except ClientError as error:
+                    if not is_throttling(error):
+                        raise
+                    self._pause(attempt)
+            else:
+                raise MigrationError(
+                    f"{self.settings.events_table}: 읽기가 계속 제한되었습니다 (throttling)"
+                )
+            yield response
             if "LastEvaluatedKey" not in response:
-                return events
-            params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        raise MigrationError(
-            f"{self.settings.events_table}: 읽기가 계속 제한되었습니다 (throttling)"
-        )
+                return
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     # writes
 
@@ -271,7 +284,7 @@ class MigrationStore:
     def recount_events(self, department_id: str, at_least: int, wait_seconds: float = 60) -> int:
         """Set the department item's own event counter (see repositories/event_counter.py) to
         the number of its events that name no counter item (the others are counted on their
-        items). Counted on the date index, which lags the table for a moment: wait until it
+        items). Counted on the calendar index, which lags the table for a moment: wait until it
         shows at least the `at_least` such events this run knows are there."""
         deadline = time.monotonic() + wait_seconds
         while True:
@@ -295,24 +308,21 @@ class MigrationStore:
                 return count
 
     def _count_events(self, department_id: str) -> int:
-        """The department's events on the date index that name no counter item: what its own
-        counter counts."""
+        """The department's events on the calendar index that name no counter item: what its
+        own counter counts."""
         count = 0
-        params: dict[str, Any] = {
-            "TableName": self.settings.events_table,
-            "IndexName": EVENT_DATE_INDEX,
-            "KeyConditionExpression": "department_id = :d",
-            "FilterExpression": "attribute_not_exists(#counted)",
-            "ExpressionAttributeNames": {"#counted": COUNTED_IN},
-            "ExpressionAttributeValues": {":d": {"S": department_id}},
-            "Select": "COUNT",
-        }
-        while True:
-            response = self._client.query(**params)
-            count += response["Count"]
-            if "LastEvaluatedKey" not in response:
-                return count
-            params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        for key in calendar_keys(department_id):
+            params: dict[str, Any] = {
+                "TableName": self.settings.events_table,
+                "IndexName": EVENT_CALENDAR_INDEX,
+                "KeyConditionExpression": "calendar_key = :key",
+                "FilterExpression": "attribute_not_exists(#counted)",
+                "ExpressionAttributeNames": {"#counted": COUNTED_IN},
+                "ExpressionAttributeValues": {":key": {"S": key}},
+                "Select": "COUNT",
+            }
+            count += sum(response["Count"] for response in self._pages(params))
+        return count
 
     # plumbing
 

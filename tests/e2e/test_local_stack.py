@@ -18,12 +18,13 @@ from urllib.parse import urljoin
 
 import pytest
 
-from chalicelib.tables import audit_date_key
+from chalicelib.tables import audit_date_key, calendar_key
 from ops.dynamodb_local import DynamoDBLocal
 from tests.audit_days import AUDIT, expected, put_entry, read_day
 from tests.e2e.local_stack import PROJECT_DIR, LocalStack, eventually
 from tests.e2e.walkthrough import guide_walkthrough, simultaneous_creates_of_one_name
 from tests.integration.streams import Webhook
+from tests.pages import read_pages
 
 pytestmark = pytest.mark.e2e
 
@@ -392,3 +393,23 @@ def _stable_day(stack: LocalStack, dynamodb: Any, day: str) -> list[tuple[str, s
 def _scan(dynamodb: Any, table: str) -> list[dict[str, Any]]:
     pages = dynamodb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True)
     return [item for page in pages for item in page["Items"]]
+
+
+def test_a_busy_calendar_pages_back_whole_in_date_and_id_order_on_dynamodb_local(stack):
+    # Given a department whose 13 events on two dates are listed under several calendar_key
+    # values of DynamoDB Local's index
+    department = stack.request("POST", "/api/departments", {"name": "달력 분산팀"}).json
+    path = f"/api/events/{department['id']}"
+    created = [
+        stack.request("POST", path, {"event_date": f"2025-05-0{n % 2 + 1}", "title": f"회의 {n}"})
+        for n in range(13)
+    ]
+    assert all(reply.status == 201 for reply in created)
+    events = [reply.json for reply in created]
+    keys = {calendar_key(department["id"], e["id"]) for e in events}
+    assert len(keys) > 1
+    expected = [e["id"] for e in sorted(events, key=lambda e: (e["event_date"], e["id"]))]
+    # When it is read a page at a time, then every event comes once, in (date, id) order
+    for limit in (1, 3, 100):
+        seen = read_pages(partial(stack.request, "GET"), path, limit)
+        assert [e["id"] for e in seen] == expected, limit

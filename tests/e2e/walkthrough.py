@@ -1,8 +1,10 @@
 """What a new user does first, as reusable steps: run against any running local stack."""
 
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 from tests.e2e.local_stack import LocalStack
+from tests.pages import read_pages
 
 
 def guide_walkthrough(stack: LocalStack) -> None:
@@ -43,15 +45,8 @@ def guide_walkthrough(stack: LocalStack) -> None:
     for day in ("2024-01-26", "2024-01-27"):
         body = {"event_date": day, "title": "추가 일정"}
         assert stack.request("POST", f"/api/events/{qa['id']}", body).status == 201
-    seen, token = [], None
-    while True:
-        suffix = f"&next_token={token}" if token else ""
-        page = stack.request("GET", f"/api/events/{qa['id']}?limit=1{suffix}").json
-        seen += [e["event_date"] for e in page["items"]]
-        token = page["next_token"]
-        if token is None:
-            break
-    assert seen == ["2024-01-25", "2024-01-26", "2024-01-27"]
+    seen = read_pages(partial(stack.request, "GET"), f"/api/events/{qa['id']}", limit=1)
+    assert [e["event_date"] for e in seen] == ["2024-01-25", "2024-01-26", "2024-01-27"]
     # the mistakes a user makes get clear answers
     taken = stack.request("POST", "/api/departments", {"name": "qa팀"})
     assert taken.status == 409

@@ -109,9 +109,9 @@ def test_an_event_create_is_charged_for_what_the_code_and_its_stream_handler_wri
     create = profile.operation(EVENT_CREATE)
     api = {(c.table, c.index) for c in create.charges["api"] if c.kind == "write"}
     stream = {(c.table, c.index) for c in create.charges["stream"] if c.kind == "write"}
-    # Then the API wrote the event and its date index entry
+    # Then the API wrote the event and its calendar index entry
     assert ("events", None) in api
-    assert ("events", "department-date-index") in api
+    assert ("events", EVENT_CALENDAR_INDEX) in api
     # And the stream handler wrote the audit entry (and its date index entry)
     assert ("audit", None) in stream
     assert ("audit", AUDIT_DATE_INDEX) in stream

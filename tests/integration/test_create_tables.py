@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from chalicelib.settings import get_settings
-from chalicelib.tables import table_definitions
+from chalicelib.tables import Index, table_definitions
 from ops.create_tables import TableMismatch, ensure_tables, retire_indexes
 
 
@@ -152,34 +152,58 @@ def test_a_table_made_before_an_index_existed_gets_the_index_added(dynamodb):
 
 
 def test_an_index_this_version_replaced_stays_until_retired_then_goes(dynamodb):
-    # Given the audit table as an earlier version made it: its feed read department_id
-    (audit,) = [d for d in table_definitions(get_settings()) if d.role == "audit"]
+    # Given the events table as an earlier version made it: its calendar read department_id
+    (events,) = [d for d in table_definitions(get_settings()) if d.role == "events"]
     earlier = dataclasses.replace(
-        audit, indexes=(audit.indexes[0], *audit.retired_indexes), retired_indexes=()
+        events,
+        indexes=(*events.retired_indexes, *events.indexes[1:]),
+        retired_indexes=(),
     )
     dynamodb.create_table(**earlier.create_table_request())
-    # When create-tables adopts it, the feed index is added and the old one kept for the
+    # When create-tables adopts it, the calendar index is added and the old one kept for the
     # version still running
     lines = run(dynamodb)
-    assert "✓ events-audit: 인덱스 department-feed-index을 추가했습니다." in lines
-    assert audit_indexes(dynamodb) == {
-        "date-index",
-        "department-changes-index",
-        "department-feed-index",
+    assert "✓ events: 인덱스 department-calendar-index을 추가했습니다." in lines
+    assert indexes_of(dynamodb, "events") == {
+        "department-date-index",
+        "department-calendar-index",
+        "department-span-index",
     }
     # Then retiring deletes the old one, says so, and a second run has nothing to do
     retired: list[str] = []
     retire_indexes(dynamodb, table_definitions(get_settings()), retired.append)
-    assert retired == ["✓ events-audit: 더 쓰지 않는 인덱스 department-changes-index을 지웠습니다."]
-    assert audit_indexes(dynamodb) == {"date-index", "department-feed-index"}
+    assert retired == ["✓ events: 더 쓰지 않는 인덱스 department-date-index을 지웠습니다."]
+    assert indexes_of(dynamodb, "events") == {"department-calendar-index", "department-span-index"}
     again: list[str] = []
     retire_indexes(dynamodb, table_definitions(get_settings()), again.append)
     assert again == []
 
 
-def audit_indexes(client: Any) -> set[str]:
-    table = client.describe_table(TableName="events-audit")["Table"]
-    return {i["IndexName"] for i in table["GlobalSecondaryIndexes"]}
+def test_an_index_of_a_version_before_the_last_is_deleted_and_never_declared_again(dynamodb):
+    # Given the audit table as it was before its feed index: its feed read department_id
+    (audit,) = [d for d in table_definitions(get_settings()) if d.role == "audit"]
+    (dropped,) = audit.dropped_indexes
+    earlier = dataclasses.replace(
+        audit,
+        indexes=(audit.indexes[0], Index(dropped, "department_id", "change_key")),
+        dropped_indexes=(),
+    )
+    dynamodb.create_table(**earlier.create_table_request())
+    run(dynamodb)
+    # When the indexes this version no longer reads are retired
+    retired: list[str] = []
+    retire_indexes(dynamodb, table_definitions(get_settings()), retired.append)
+    # Then the old one is gone
+    assert retired == [f"✓ events-audit: 더 쓰지 않는 인덱스 {dropped}을 지웠습니다."]
+    assert indexes_of(dynamodb, "events-audit") == {"date-index", "department-feed-index"}
+    # And not even a template that keeps the retired indexes declares it again
+    declared = audit.create_table_request(with_retired=True)["GlobalSecondaryIndexes"]
+    assert dropped not in {index["IndexName"] for index in declared}
+
+
+def indexes_of(client: Any, table: str) -> set[str]:
+    described = client.describe_table(TableName=table)["Table"]
+    return {i["IndexName"] for i in described["GlobalSecondaryIndexes"]}
 
 
 class CreatingFirst:

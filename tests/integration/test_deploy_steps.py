@@ -1,5 +1,6 @@
 """The steps `make deploy` runs around `chalice deploy`, against an emulated account (moto)."""
 
+import dataclasses
 import io
 import json
 import shutil
@@ -12,6 +13,7 @@ import pytest
 
 from chalicelib.dynamo import from_item, to_item
 from chalicelib.tables import calendar_key, table_definitions
+from ops.calendar_backfill import UpgradeOrderError
 from ops.deploy.stage import CONFIG_PATH, load_config, stage_settings
 from ops.deploy.steps import (
     MAXIMUM_RETRY_ATTEMPTS,
@@ -203,10 +205,13 @@ def test_make_deploy_without_chalice_is_idempotent_end_to_end(dynamodb, tmp_path
     # Given a project folder with the real stage config and a mapping chalice deploy recorded
     (tmp_path / ".chalice").mkdir()
     shutil.copy(CONFIG_PATH, tmp_path / ".chalice" / "config.json")
+    # And the events table of the version that brought the calendar index, the index the
+    # calendar read before still beside it, with an event stored without its calendar_key
+    (events,) = [d for d in table_definitions(stage_settings("prod")) if d.role == "events"]
+    dynamodb.create_table(**events.create_table_request(with_retired=True))
     run_tables(dynamodb, "prod")
     chalice_like_mapping(dynamodb, tmp_path)
-    # And an event as a version before the calendar index stored it (without calendar_key)
-    events_table = stage_settings("prod").events_table
+    events_table = events.name
     earlier = {"id": "ev-1", "department_id": "dep-1", "event_date": "2024-01-20", "title": "회의"}
     dynamodb.put_item(TableName=events_table, Item=to_item(earlier))
     from ops.deploy.run import deploy
@@ -225,6 +230,7 @@ def test_make_deploy_without_chalice_is_idempotent_end_to_end(dynamodb, tmp_path
         for line in first
     )
     assert f"✓ {events_table}: 일정 1개를 부서 달력 인덱스에 넣었습니다." in first
+    assert f"✓ {events_table}: 더 쓰지 않는 인덱스 department-date-index을 지웠습니다." in first
     stored = dynamodb.get_item(
         TableName=events_table, Key=to_item({"id": "ev-1", "department_id": "dep-1"})
     )["Item"]
@@ -236,6 +242,28 @@ def test_make_deploy_without_chalice_is_idempotent_end_to_end(dynamodb, tmp_path
         or line.startswith("✓ 경보 ")  # alarms and dashboard are put in place every time
         for line in second
     ), second
+
+
+def test_a_stack_from_before_the_calendar_index_is_refused_before_anything_changes(
+    dynamodb, tmp_path
+):
+    # Given a stack whose events table has no calendar index: its events have no key
+    (tmp_path / ".chalice").mkdir()
+    shutil.copy(CONFIG_PATH, tmp_path / ".chalice" / "config.json")
+    (events,) = [d for d in table_definitions(stage_settings("prod")) if d.role == "events"]
+    earlier = dataclasses.replace(events, indexes=events.retired_indexes, retired_indexes=())
+    dynamodb.create_table(**earlier.create_table_request())
+    from ops.deploy.run import deploy
+
+    # When it is deployed, then the deploy stops, saying what to deploy first
+    with pytest.raises(UpgradeOrderError, match="달력 인덱스를 더한 버전을 먼저 배포하세요"):
+        deploy("prod", run_chalice=False, report=lambda line: None, project_dir=tmp_path)
+    # And nothing was changed: no index added, no other table made
+    assert [
+        d["IndexName"]
+        for d in dynamodb.describe_table(TableName=events.name)["Table"]["GlobalSecondaryIndexes"]
+    ] == ["department-date-index"]
+    assert dynamodb.list_tables()["TableNames"] == [events.name]
 
 
 def test_monitoring_is_created_and_stays_the_same_on_a_second_run(dynamodb):

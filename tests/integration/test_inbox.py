@@ -9,6 +9,7 @@ from chalicelib.repositories.deliveries import Inbox
 from chalicelib.settings import get_settings
 from chalicelib.tables import inbox_partition
 from tests.integration.streams import scan_all, stream_records
+from tests.pages import read_pages
 
 INBOX = "events-notifications"
 
@@ -24,17 +25,7 @@ def changes_reach_the_inbox(api, tables, department_id: str, events: int) -> Non
 
 
 def read_inbox(api, department_id: str, limit: int) -> list[dict[str, Any]]:
-    seen: list[dict[str, Any]] = []
-    token = None
-    while True:
-        query = f"?limit={limit}" + (f"&next_token={token}" if token else "")
-        reply = api.get(f"/api/departments/{department_id}/notifications{query}")
-        assert reply.status == 200, reply.json
-        seen += reply.json["items"]
-        token = reply.json["next_token"]
-        if token is None:
-            return seen
-        assert reply.json["items"], "a token must never lead to an empty page"
+    return read_pages(api.get, f"/api/departments/{department_id}/notifications", limit)
 
 
 def test_a_departments_inbox_is_spread_and_read_back_newest_first_once_each(api, tables):

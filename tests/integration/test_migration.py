@@ -653,7 +653,7 @@ def test_events_migrated_beside_an_api_event_are_counted_apart_from_it_and_overw
 
 class ChangesDuringVerification:
     """The real (moto) client, except that just before the verification's first read of the
-    date index, `change` runs through the API's own repository (which moves the counter the
+    calendar index, `change` runs through the API's own repository (which moves the counter the
     event is counted on in the same transaction)."""
 
     def __init__(self, client: Any, change: Any) -> None:
@@ -666,7 +666,8 @@ class ChangesDuringVerification:
 
     def query(self, **params: Any) -> dict[str, Any]:
         if self.changed_in is None:
-            self.changed_in = params["ExpressionAttributeValues"][":d"]["S"]
+            # A department's first calendar_key value is its plain id.
+            self.changed_in = params["ExpressionAttributeValues"][":key"]["S"]
             self._change(EventRepository(self._client, get_settings()), self.changed_in)
         return dict(self._client.query(**params))
 
@@ -712,7 +713,7 @@ def test_an_event_deleted_through_the_api_during_the_run_is_counted_out(dynamodb
 
 
 class LaggingIndex:
-    """The real (moto) client, except that the date index has not caught up yet: queries on
+    """The real (moto) client, except that the calendar index has not caught up yet: queries on
     it leave out the first event of each page (DynamoDB's indexes are eventually consistent)."""
 
     def __init__(self, client: Any) -> None:

@@ -66,30 +66,41 @@ def test_tables_come_from_the_same_definitions_as_the_app(built):
             assert properties["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
 
 
-# The audit table's indexes as templates before the feed index had them.
-EARLIER_AUDIT_INDEXES = {"date-index", "department-changes-index"}
+# The events table's indexes in the template of the version that brought the calendar index
+# (the calendar still read the date index then).
+EARLIER_EVENTS_INDEXES = {
+    "department-date-index",
+    "department-calendar-index",
+    "department-span-index",
+}
 
 
 def test_a_stack_from_an_earlier_template_is_updated_one_index_change_at_a_time():
-    # Given the audit table of the template with and without the retired indexes kept
     settings = stage_settings("prod")
-    (audit,) = [d for d in table_definitions(settings) if d.role == "audit"]
-    logical_id = table_logical_id(audit)
+    tables = {d.role: d for d in table_definitions(settings)}
 
-    def indexes(**options: bool) -> set[str]:
-        table = merge_template(settings, "prod", **options)["Resources"][logical_id]
+    def indexes(role: str, **options: bool) -> set[str]:
+        resource = merge_template(settings, "prod", **options)["Resources"]
+        table = resource[table_logical_id(tables[role])]
         return {i["IndexName"] for i in table["Properties"]["GlobalSecondaryIndexes"]}
 
-    kept, current = indexes(keep_retired=True), indexes()
-    # Then each update CloudFormation is given creates or deletes one index: the earlier
-    # stack gets the feed index first, then loses the one the feed read before
-    assert len(kept ^ EARLIER_AUDIT_INDEXES) == 1
-    assert len(current ^ kept) == 1
-    assert current == {"date-index", "department-feed-index"}
+    # Given the events table of the template with and without the retired indexes kept
+    kept, current = indexes("events", keep_retired=True), indexes("events")
+    # Then the template that keeps them changes no index of the earlier stack, and the plain
+    # one then deletes the one index the calendar read before
+    assert kept == EARLIER_EVENTS_INDEXES
+    assert kept - current == {"department-date-index"}
+    assert current < kept
     # And the kept index's key attribute is declared
-    kept_table = merge_template(settings, "prod", keep_retired=True)["Resources"][logical_id]
+    kept_table = merge_template(settings, "prod", keep_retired=True)["Resources"][
+        table_logical_id(tables["events"])
+    ]
     declared = {a["AttributeName"] for a in kept_table["Properties"]["AttributeDefinitions"]}
-    assert "department_id" in declared
+    assert {"department_id", "calendar_key"} <= declared
+    # And an index deleted by an update before that is declared by neither: the audit table
+    # stays as it is
+    assert indexes("audit", keep_retired=True) == indexes("audit")
+    assert indexes("audit") == {"date-index", "department-feed-index"}
 
 
 @pytest.mark.parametrize(

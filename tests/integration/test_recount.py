@@ -9,6 +9,7 @@ from typing import Any
 
 from chalicelib.context import get_context
 from chalicelib.repositories.event_counter import counter_key
+from chalicelib.tables import calendar_attributes
 from ops.recount import recount
 from tests.event_counts import COUNTERS, counter_items, open_every_counter_item
 from tests.integration.test_manage_cli import endpoint_env, manage
@@ -40,12 +41,19 @@ def set_counter_item(tables: Any, key: str, count: int) -> None:
 
 def old_event(tables: Any, department_id: str, event_id: str) -> None:
     """An event written beside the API (the console, or before the counter was spread): it
-    names no counter item, and no counter moved for it."""
+    names no counter item, and no counter moved for it. It is listed in its calendar, as the
+    backfill makes every event from before."""
     tables.put_item(
         TableName="events",
         Item={
             "id": {"S": event_id},
             "department_id": {"S": department_id},
+            **{
+                name: {"S": value}
+                for name, value in calendar_attributes(
+                    department_id, event_id, "2024-05-05"
+                ).items()
+            },
             "event_date": {"S": "2024-05-05"},
             "title": {"S": "콘솔에서 만든 일정"},
             "time": {"S": ""},

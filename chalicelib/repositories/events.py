@@ -402,7 +402,7 @@ def timed_reminders(reminders: list[int] | None, schedule: Schedule) -> None:
 
 
 def stored_event(item: Mapping[str, Any], schedule: Schedule) -> dict[str, Any]:
-    """The item to store: its fields with the schedule's, its calendar index key, and the span
+    """The item to store: its fields with the schedule's, its calendar index keys, and the span
     index's key when the event lasts past its start date."""
     stored = {k: v for k, v in item.items() if k not in FIELDS and k not in INDEX_ATTRIBUTES}
     stored.update(schedule.fields())
